@@ -1,0 +1,100 @@
+"""Test the tests: every hidden grading check against the reference (must pass, quietly), the stub
+(must fail) and the bank of known-wrong implementations (each must fail its own exercise, name its
+misconception, and leave every other exercise alone)."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from grader import checks, course, reference
+from grader.bank import load_bank
+
+HIDDEN = [t for t in course.TESTS if t.hidden]
+HIDDEN_IDS = [t.grade_id for t in HIDDEN]
+REFERENCE = {name: getattr(reference, name) for name in course.FUNCTIONS}
+BANK = load_bank()
+
+
+def _stub(name: str):
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    stub.__name__ = name
+    return stub
+
+
+STUB = {name: _stub(name) for name in course.FUNCTIONS}
+
+
+def failures(namespace) -> dict[str, str]:
+    """grade_id -> failure message for every hidden check that fails on ``namespace``."""
+    found = {}
+    for grade_id in HIDDEN_IDS:
+        try:
+            checks.run(grade_id, namespace)
+        except AssertionError as err:
+            found[grade_id] = str(err)
+    return found
+
+
+def test_one_public_check_per_hidden_test_cell():
+    public = {name for name, obj in vars(checks).items()
+              if inspect.isfunction(obj) and obj.__module__ == checks.__name__ and not name.startswith("_")}
+    assert public - {"run"} == set(HIDDEN_IDS)
+
+
+@pytest.mark.parametrize("test", HIDDEN, ids=HIDDEN_IDS)
+def test_check_takes_the_functions_of_its_exercise(test):
+    params = list(inspect.signature(getattr(checks, test.grade_id)).parameters)
+    assert test.function in params
+    assert set(params) <= set(course.exercise_of(test.grade_id).functions)
+
+
+@pytest.mark.parametrize("grade_id", HIDDEN_IDS)
+def test_check_passes_on_the_reference_without_output_or_warnings(grade_id, capsys, recwarn):
+    checks.run(grade_id, REFERENCE)
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+    assert not recwarn.list, [str(w.message) for w in recwarn.list]
+
+
+@pytest.mark.parametrize("grade_id", HIDDEN_IDS)
+def test_check_fails_on_the_stub(grade_id):
+    with pytest.raises(AssertionError, match="raised NotImplementedError"):
+        checks.run(grade_id, STUB)
+
+
+def test_run_rejects_unknown_names():
+    for name in ("quantize_seed_example", "run", "_agree", "nonexistent"):
+        with pytest.raises(KeyError):
+            checks.run(name, REFERENCE)
+
+
+def test_bank_covers_every_exercise():
+    per_exercise = {ex.number: 0 for ex in course.EXERCISES}
+    for wrong in BANK:
+        per_exercise[course.exercise_of(wrong.function).number] += 1
+    assert min(per_exercise.values()) >= 2, per_exercise
+
+
+@pytest.mark.parametrize("wrong", BANK, ids=[w.name for w in BANK])
+def test_bank_entry_has_the_spec_signature(wrong):
+    def shape(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    assert shape(wrong.load()) == shape(getattr(reference, wrong.function))
+
+
+@pytest.mark.parametrize("wrong", BANK, ids=[w.name for w in BANK])
+def test_wrong_implementation_fails_its_exercise_only_and_names_its_misconception(wrong):
+    own = course.exercise_of(wrong.function)
+    failed = failures({**REFERENCE, wrong.function: wrong.load()})
+    elsewhere = sorted(g for g in failed if course.exercise_of(g) is not own)
+    assert not elsewhere, f"{wrong.name} also fails checks of other exercises: {elsewhere}"
+    assert failed, f"{wrong.name} passes every check of exercise {own.number}"
+    mention = wrong.feedback_mentions.lower()
+    assert any(mention in message.lower() for message in failed.values()), (
+        f"no failure message of {wrong.name} mentions {wrong.feedback_mentions!r}:\n" + "\n".join(failed.values())
+    )

@@ -1,0 +1,14 @@
+"""Compares a <= clip without abs(), so large negative activations count as covered."""
+
+import numpy as np
+
+FEEDBACK_MENTIONS = "abs() forgotten"
+
+
+def calibration_coverage(activations, clip):
+    a = np.asarray(activations, dtype=float)
+    if a.size == 0:
+        raise ValueError("activations must be non-empty")
+    if not (np.isfinite(clip) and clip >= 0):
+        raise ValueError(f"clip must be non-negative and finite, got {clip}")
+    return float(np.mean(a <= clip))

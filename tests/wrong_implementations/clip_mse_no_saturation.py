@@ -1,0 +1,17 @@
+"""Rounds to the grid without clipping, so weights beyond +-clip never saturate."""
+
+import numpy as np
+
+FEEDBACK_MENTIONS = "no saturation"
+
+
+def clip_mse(w, clip, bits=4):
+    if bits != int(bits) or not 2 <= bits <= 16:
+        raise ValueError(f"bits must be an integer in [2, 16], got {bits}")
+    if not (np.isfinite(clip) and clip > 0):
+        raise ValueError(f"clip must be positive and finite, got {clip}")
+    w = np.asarray(w, dtype=float)
+    if w.size == 0:
+        raise ValueError("w must be non-empty")
+    scale = clip / (2 ** (bits - 1) - 1)
+    return float(np.mean((w - scale * np.rint(w / scale)) ** 2))

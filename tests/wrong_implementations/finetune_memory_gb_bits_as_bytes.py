@@ -1,0 +1,19 @@
+"""Multiplies the frozen weights by frozen_bits without dividing by 8 (bits counted as bytes)."""
+
+import numpy as np
+
+FEEDBACK_MENTIONS = "bits counted as bytes"
+
+
+def finetune_memory_gb(n_frozen, n_trainable, frozen_bits=16, bytes_per_trainable=12):
+    n_frozen, n_trainable = np.asarray(n_frozen, dtype=float), np.asarray(n_trainable, dtype=float)
+    if np.any(n_frozen < 0):
+        raise ValueError(f"n_frozen must be non-negative, got {n_frozen}")
+    if np.any(n_trainable < 0):
+        raise ValueError(f"n_trainable must be non-negative, got {n_trainable}")
+    if np.any(np.asarray(frozen_bits) <= 0):
+        raise ValueError(f"frozen_bits must be positive, got {frozen_bits}")
+    if np.any(np.asarray(bytes_per_trainable) <= 0):
+        raise ValueError(f"bytes_per_trainable must be positive, got {bytes_per_trainable}")
+    gb = (n_frozen * frozen_bits + n_trainable * bytes_per_trainable) / 1e9
+    return float(gb) if gb.ndim == 0 else gb

@@ -1,0 +1,15 @@
+"""Subtracts the maximum of the whole batch instead of each row's maximum, so low rows underflow."""
+
+import numpy as np
+
+FEEDBACK_MENTIONS = "each row's maximum"
+
+
+def softmax(logits, tau=1.0, axis=-1):
+    if not (np.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau must be positive and finite, got {tau}")
+    z = np.asarray(logits, dtype=float) / tau
+    if z.size == 0:
+        raise ValueError("logits must be non-empty")
+    e = np.exp(z - z.max())
+    return e / e.sum(axis=axis, keepdims=True)

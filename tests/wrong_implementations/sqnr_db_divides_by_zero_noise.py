@@ -1,0 +1,17 @@
+"""Divides by a zero noise power and lets NumPy produce inf with a RuntimeWarning."""
+
+import numpy as np
+
+FEEDBACK_MENTIONS = "noise power is zero"
+
+
+def sqnr_db(w, w_hat):
+    w, w_hat = np.asarray(w, dtype=float), np.asarray(w_hat, dtype=float)
+    if w.shape != w_hat.shape:
+        raise ValueError(f"w_hat must have the shape of w {w.shape}, got {w_hat.shape}")
+    if w.size == 0:
+        raise ValueError("w must be non-empty")
+    signal, noise = np.sum(w**2), np.sum((w - w_hat) ** 2)
+    if signal == 0:
+        raise ValueError("w must not be all zeros")
+    return float(10 * np.log10(signal / noise))
