@@ -11,7 +11,7 @@ NBGRADER   := $(VENV)/bin/nbgrader
 STAMP      := $(VENV)/.installed
 
 .PHONY: help demo install release validate sample-class autograde feedback grades \
-        test test-fast lint clean-notebooks check-clean check-release clean
+        html lab test test-fast test-browser lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ sample-class: $(STAMP)  ## Build submitted/ from the source notebook and the wro
 # cells it records in gradebook.db, which a fresh clone does not have yet.
 autograde: $(STAMP)  ## Autograde every submission in submitted/ into autograded/
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=WARN
-	$(NBGRADER) autograde $(ASSIGNMENT) --force --create
+	$(NBGRADER) autograde $(ASSIGNMENT) --force --create --log-level=ERROR
 
 feedback: $(STAMP)  ## Write HTML feedback per student into feedback/
 	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force
@@ -49,11 +49,20 @@ grades: $(STAMP)  ## Export grades.csv and grades_by_exercise.csv, print the gra
 	$(NBGRADER) export --to grades.csv
 	$(PYTHON) -m grader.report --csv grades_by_exercise.csv
 
-test: $(STAMP)  ## Run the whole test suite (reference, plots, checks, pipeline, hygiene)
-	$(PYTHON) -m pytest -n 2 --dist loadfile
+html: $(STAMP)  ## Build the course web site into site/ (lesson, exercises, instructor solutions; works offline)
+	$(PYTHON) -m grader.site build --out site
 
-test-fast: $(STAMP)  ## Unit tests only (no notebook execution)
-	$(PYTHON) -m pytest -m "not slow"
+lab: $(STAMP)  ## Open the student release in JupyterLab (working copy in build/lab/, nbgrader's Validate button)
+	$(PYTHON) -m grader.lab --workdir build/lab
+
+test: $(STAMP)  ## Run the test suite (reference, plots, checks, notebooks, pipeline, hygiene)
+	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not browser"
+
+test-fast: $(STAMP)  ## Unit tests only (no notebook execution, no browser)
+	$(PYTHON) -m pytest -m "not slow and not browser"
+
+test-browser: html  ## Browser tests of the site and the student's JupyterLab (headless Debian chromium)
+	COURSE_SITE=site $(PYTHON) -m pytest tests/browser -m browser
 
 lint: $(STAMP)  ## ruff on the package and the tests
 	$(VENV)/bin/ruff check grader tests
@@ -69,5 +78,5 @@ check-release: release  ## Fail when release/ differs from what source/ generate
 	  (echo "release/ is stale: run 'make release' and commit it" >&2; exit 1)
 
 clean:  ## Remove generated grading state (gradebook, submissions, autograded, feedback, grade CSVs)
-	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv site
+	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv site build
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +
