@@ -11,7 +11,7 @@ NBGRADER   := $(VENV)/bin/nbgrader
 STAMP      := $(VENV)/.installed
 
 .PHONY: help demo install release validate sample-class autograde feedback grades \
-        html lab test test-fast test-browser lint clean-notebooks check-clean check-release clean
+        bench html lab test test-fast test-browser lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,9 +38,12 @@ sample-class: $(STAMP)  ## Build submitted/ from the source notebook and the wro
 
 # generate_assignment first: autograde restores test cells from the source
 # cells it records in gradebook.db, which a fresh clone does not have yet.
-autograde: $(STAMP)  ## Autograde every submission in submitted/ into autograded/
+autograde: $(STAMP)  ## Grade submitted/: sanitized, sandboxed, trusted, parallel (grader.autograde)
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=WARN
-	$(NBGRADER) autograde $(ASSIGNMENT) --force --create --log-level=ERROR
+	$(PYTHON) -m grader.autograde
+
+bench: $(STAMP)  ## Time grader.autograde against stock serial nbgrader autograde on a class of 40
+	$(PYTHON) -m grader.bench --students 40
 
 feedback: $(STAMP)  ## Write HTML feedback per student into feedback/
 	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force

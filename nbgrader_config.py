@@ -19,3 +19,35 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 
 # A generous per-cell limit: the slowest hidden check runs in well under a second.
 c.Execute.timeout = 60
+
+# Grades are decided in the grading process, not in the student's kernel:
+# grader.trusted.TrustedExecute replaces nbgrader's Execute (see its docstring).
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from grader.trusted import TrustedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    TrustedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.TrustedExecute.timeout = 60
+c.TrustedExecute.secret_file = os.path.join(c.CourseDirectory.root, ".grading_secret")
+# Deleted test cells come back from the gradebook instead of silently scoring nothing.
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows each test's verdict and message, never the source of hidden tests.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

@@ -110,6 +110,12 @@ def test_wrong_implementation_loses_points_on_its_exercise_only(graded, wrong):
     assert others == {ex.number: ex.points for ex in EXERCISES if ex.number != own.number}
 
 
+def test_feedback_hides_hidden_tests(graded):
+    text = feedback_text(graded["course"], "perfect")
+    assert "BEGIN HIDDEN TESTS" not in text and "from grader import checks" not in text
+    assert "quantize_half_to_even passed" in text
+
+
 @pytest.mark.parametrize("wrong", BANK, ids=[w.name for w in BANK])
 def test_feedback_names_the_misconception(graded, wrong):
     text = feedback_text(graded["course"], f"wrong_{wrong.name}").lower()

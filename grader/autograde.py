@@ -1,0 +1,354 @@
+"""Autograde a class: sanitized, sandboxed, trusted, in parallel.
+
+    python -m grader.autograde [--workers N] [--student ID ...] [--timeout S]
+
+1. Back up ``gradebook.db`` (``backups/``).
+2. Sanitize every ``submitted/<student>/<assignment>/`` folder
+   (``grader.sanitize``) into ``build/grading/staged/``; the submitted
+   folders are only read.  Scan each for tampering (``grader.integrity``).
+3. Execute the staged notebooks in parallel, one worker process per
+   submission, each under a wall-clock limit: nbgrader's sanitizing
+   preprocessors, then ``grader.trusted.TrustedExecute`` in a sandboxed
+   kernel.  A worker that crashes or runs out of time gives that submission
+   zero with the reason; the others go on.
+4. Record: one ``nbgrader autograde`` process replays the executed notebooks
+   (no kernel) and writes the gradebook and ``autograded/``, so gradebook
+   writes are serial and the grades are those of a serial run.
+5. Print a summary: graded, failed with reason, flagged for review; write
+   ``build/grading/summary.json`` and ``build/grading/integrity.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from grader import integrity
+from grader.course import ASSIGNMENT, NOTEBOOK
+
+NOTEBOOK_ID = NOTEBOOK.removesuffix(".ipynb")
+KEEP_BACKUPS = 10
+
+
+@dataclass
+class Outcome:
+    student: str
+    problems: list[str] = field(default_factory=list)  # what the sanitizer repaired
+    failure: str | None = None  # why grading failed (the submission scores 0 where not graded)
+    flags: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _config(root: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+def backup(db: Path, folder: Path) -> Path | None:
+    """Copy the gradebook aside before anything writes to it; keep the newest KEEP_BACKUPS."""
+    if not db.exists():
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"gradebook-{stamp}.db"
+    shutil.copy2(db, target)
+    for old in sorted(folder.glob("gradebook-*.db"))[:-KEEP_BACKUPS]:
+        old.unlink()
+    return target
+
+
+# ------------------------------------------------------------------ one submission (worker process)
+
+
+def _resources(root: Path, student: str) -> dict:
+    return {
+        "nbgrader": {"notebook": NOTEBOOK_ID, "assignment": ASSIGNMENT, "student": student,
+                     "db_url": "sqlite:///" + str(root / "gradebook.db")},
+        "metadata": {"path": str(root)},
+    }
+
+
+def nbgrader_sanitized(nb, root: Path, student: str, config):
+    """The notebook as nbgrader autograde's sanitizing pass leaves it (no kernel)."""
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
+
+    resources = _resources(root, student)
+    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+        nb, resources = cls(config=config).preprocess(nb, resources)
+    return nb, resources
+
+
+def execute_one(root: Path, staged: Path, out: Path, student: str) -> None:
+    """Worker: sanitize as nbgrader does, run TrustedExecute, write the executed notebook."""
+    from grader.trusted import TrustedExecute, replay_record
+
+    config = _config(root)
+    nb, resources = nbgrader_sanitized(nbformat.read(staged, as_version=4), root, student, config)
+    nb, _ = TrustedExecute(config=config).preprocess(nb, resources)
+    out.write_text(json.dumps(replay_record(nb)), encoding="utf-8")
+
+
+def failed_record(root: Path, staged: Path, student: str, reason: str) -> dict:
+    """A replay record giving every test cell an error naming ``reason``."""
+    from grader.trusted import TEST_IDS, replay_record
+
+    nb, _ = nbgrader_sanitized(nbformat.read(staged, as_version=4), root, student, _config(root))
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") in TEST_IDS:
+            cell.outputs = [nbformat.v4.new_output("error", ename="GradingFailed", evalue=reason,
+                                                   traceback=[f"GradingFailed: {reason}"])]
+    return replay_record(nb)
+
+
+# ------------------------------------------------------------------ the class
+
+
+def stage(root: Path, submitted: Path, staged_dir: Path, students: list[str]) -> dict[str, Outcome]:
+    from grader.sanitize import sanitize
+
+    release = root / "release" / ASSIGNMENT / NOTEBOOK
+    outcomes = {}
+    for student in students:
+        result = sanitize(submitted / student / ASSIGNMENT, release)
+        outcome = Outcome(student, problems=list(result.problems))
+        if result.fatal:
+            outcome.failure = "; ".join(result.problems) or "no usable notebook"
+        target = staged_dir / student / ASSIGNMENT / NOTEBOOK
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(result.notebook, target)
+        outcome.flags = integrity.scan(result.notebook)
+        outcomes[student] = outcome
+    return outcomes
+
+
+class Worker:
+    """A long-lived grading process (``--serve``): imports once, grades one submission at a time."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.autograde", "--serve", "--root", str(root)],
+            cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, start_new_session=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # the process ended
+
+    def grade(self, student: str, staged: Path, out: Path, timeout: float) -> str | None:
+        """Grade one submission; None on success, else why it failed (the worker is then replaced)."""
+        try:
+            self.proc.stdin.write(json.dumps([student, str(staged), str(out)]) + "\n")
+            self.proc.stdin.flush()
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return f"grading took longer than {timeout:g} s (wall clock): stopped"
+        except OSError as exc:
+            return f"the grading worker was gone: {exc}"
+        if line is None:
+            return "the grading worker died"
+        status, _, detail = line.partition(" ")
+        return None if status == "ok" else (detail or "the grading worker failed")
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def serve(root: Path) -> int:
+    """Worker loop: one JSON line [student, staged, out] in, one line "ok" / "error <why>" out.
+
+    The protocol keeps private copies of stdin and stdout; fds 0 and 1 become /dev/null, so a
+    kernel started here (and the student code in it) can neither read nor forge the driver's lines.
+    """
+    requests, replies = os.fdopen(os.dup(0), "r"), os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the worker
+    for line in requests:
+        student, staged, out = json.loads(line)
+        try:
+            execute_one(root, Path(staged), Path(out), student)
+            replies.write("ok\n")
+        except Exception as exc:  # noqa: BLE001 -- reported to the driver, which records it
+            first = str(exc).splitlines()[0][:300] if str(exc) else ""
+            replies.write(f"error {type(exc).__name__}: {first}\n")
+        replies.flush()
+    return 0
+
+
+def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[str, Outcome],
+                workers: int, timeout: float) -> None:
+    replay_dir.mkdir(parents=True, exist_ok=True)
+    todo: queue.Queue[str] = queue.Queue()
+    for student in outcomes:
+        todo.put(student)
+    done: queue.Queue[tuple[str, str | None, float]] = queue.Queue()
+
+    def slot() -> None:
+        worker = Worker(root)
+        try:
+            while True:
+                try:
+                    student = todo.get_nowait()
+                except queue.Empty:
+                    return
+                out = replay_dir / f"{student}.json"
+                out.unlink(missing_ok=True)
+                start = time.monotonic()
+                failure = worker.grade(student, staged_dir / student / ASSIGNMENT / NOTEBOOK, out, timeout)
+                if failure is None and not out.exists():
+                    failure = "the grading worker wrote no result"
+                if failure:
+                    worker.stop()
+                    worker = Worker(root)
+                done.put((student, failure, time.monotonic() - start))
+        finally:
+            worker.stop()
+
+    threads = [threading.Thread(target=slot, daemon=True) for _ in range(min(workers, len(outcomes)))]
+    for thread in threads:
+        thread.start()
+    with tqdm(total=len(outcomes), unit="submission", desc="grading", file=sys.stderr, disable=None) as bar:
+        for _ in range(len(outcomes)):
+            student, failure, seconds = done.get()
+            outcome = outcomes[student]
+            outcome.seconds = seconds
+            if failure:
+                outcome.failure = failure
+                record = failed_record(root, staged_dir / student / ASSIGNMENT / NOTEBOOK, student, failure)
+                (replay_dir / f"{student}.json").write_text(json.dumps(record), encoding="utf-8")
+            bar.set_postfix_str(f"{student}: {'FAILED' if failure else 'ok'}", refresh=False)
+            bar.update()
+    for thread in threads:
+        thread.join()
+
+
+def record(root: Path, staged_dir: Path, replay_dir: Path, log: Path) -> int:
+    """One nbgrader autograde process: replays the executed notebooks and writes the gradebook."""
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--force",
+           f"--CourseDirectory.submitted_directory={staged_dir}",
+           f"--TrustedExecute.replay_dir={replay_dir}", "--log-level=WARN"]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    with log.open("w", encoding="utf-8") as fh:
+        return subprocess.run(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT).returncode
+
+
+def summary(outcomes: dict[str, Outcome], scores: dict[str, float]) -> str:
+    lines = []
+    failed = [o for o in outcomes.values() if o.failure]
+    flagged = [o for o in outcomes.values() if o.flags]
+    repaired = [o for o in outcomes.values() if o.problems and not o.failure]
+    lines.append(f"graded {len(outcomes)} submissions: {len(outcomes) - len(failed)} ran, "
+                 f"{len(failed)} failed, {len(repaired)} repaired, {len(flagged)} flagged for review")
+    for o in sorted(failed, key=lambda o: o.student):
+        lines.append(f"  FAILED   {o.student}: {o.failure} (score {scores.get(o.student, 0):g})")
+    for o in sorted(repaired, key=lambda o: o.student):
+        lines.append(f"  repaired {o.student}: {'; '.join(o.problems)[:300]}")
+    for o in sorted(flagged, key=lambda o: o.student):
+        kinds = sorted({f.kind for f in o.flags})
+        lines.append(f"  flagged  {o.student}: {len(o.flags)} finding(s): {', '.join(kinds)}")
+    return "\n".join(lines)
+
+
+def scores_from_gradebook(root: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        return {s.student_id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.autograde", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course directory (default: .)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="submissions graded at once (default: one per core, %(default)s)")
+    parser.add_argument("--timeout", type=float, default=600, help="wall-clock seconds per submission")
+    parser.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a worker process
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    if args.serve:
+        return serve(root)
+
+    from grader.sandbox import SandboxKernelManager, isolation_report
+
+    submitted = root / "submitted"
+    if not (root / "gradebook.db").exists():
+        parser.error("gradebook.db not found: run 'make release' first (it records the source cells)")
+    found = sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else []
+    students = args.student or found
+    if not students:
+        parser.error(f"no submissions in {submitted}/<student>/{ASSIGNMENT}/")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+
+    report = isolation_report()
+    print(SandboxKernelManager().describe())
+    for warning in report.warnings:
+        print(f"WARNING: {warning}")
+    saved = backup(root / "gradebook.db", root / "backups")
+    if saved:
+        print(f"gradebook backed up to {saved.relative_to(root)}")
+
+    work = root / "build" / "grading"
+    staged_dir, replay_dir = work / "staged", work / "executed"
+    shutil.rmtree(staged_dir, ignore_errors=True)
+    start = time.monotonic()
+    outcomes = stage(root, submitted, staged_dir, students)
+    print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s", flush=True)
+    phase = time.monotonic()
+    execute_all(root, staged_dir, replay_dir, outcomes, args.workers, args.timeout)
+    print(f"executed in {time.monotonic() - phase:.1f} s", flush=True)
+    phase = time.monotonic()
+    status = record(root, staged_dir, replay_dir, work / "nbgrader.log")
+    print(f"recorded in the gradebook by nbgrader autograde in {time.monotonic() - phase:.1f} s", flush=True)
+    if status != 0:
+        print(f"nbgrader autograde reported errors (status {status}); see {work / 'nbgrader.log'}")
+    scores = scores_from_gradebook(root)
+    for student in students:
+        if student not in scores and not outcomes[student].failure:
+            outcomes[student].failure = f"not in the gradebook after nbgrader autograde; see {work / 'nbgrader.log'}"
+    elapsed = time.monotonic() - start
+    (work / "integrity.md").write_text(integrity.report({o.student: o.flags for o in outcomes.values()}),
+                                       encoding="utf-8")
+    (work / "summary.json").write_text(json.dumps({
+        s: {"score": scores.get(s), "failure": o.failure, "problems": o.problems,
+            "flags": [f.kind for f in o.flags], "seconds": round(o.seconds, 2)}
+        for s, o in outcomes.items()}, indent=1), encoding="utf-8")
+    print(summary(outcomes, scores))
+    print(f"{len(students)} submissions in {elapsed:.1f} s with {args.workers} worker(s); "
+          f"integrity report: {(work / 'integrity.md').relative_to(root)}")
+    return 0 if status == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Two quantize test cells deleted: they come back from the release."""
+
+from ._build import floor_quantize, index, write
+
+DESCRIPTION = "wrong quantize + its half-to-even and matches-reference test cells deleted"
+EXPECTED_SCORE = 96
+EXPECTED_STATUS = "repaired"
+
+
+def build(perfect, release, folder):
+    floor_quantize(perfect)
+    for gid in ("quantize_half_to_even", "quantize_matches_reference"):
+        del perfect["cells"][index(perfect, gid)]
+    write(perfect, folder)

@@ -1,0 +1,19 @@
+"""The kernel ends itself when the checks call calibration_coverage (the last exercise)."""
+
+from ._build import solve, write
+
+DESCRIPTION = "calibration_coverage calls os._exit(1)"
+EXPECTED_SCORE = 96  # calibration_coverage's four points
+EXPECTED_STATUS = "graded"
+EXPECTED_FLAGS = {"process"}
+
+CODE = """
+def calibration_coverage(activations, clip):
+    import os
+
+    os._exit(1)
+"""
+
+
+def build(perfect, release, folder):
+    write(solve(perfect, "calibration_coverage", CODE), folder)

@@ -1,0 +1,14 @@
+"""A failing test cell re-tagged as an ungraded bonus cell, another as not graded at all."""
+
+from ._build import cell, floor_quantize, write
+
+DESCRIPTION = "wrong quantize + its test cells re-tagged (unknown grade_id worth 50, grade: false)"
+EXPECTED_SCORE = 96  # recognised by their source and restored
+EXPECTED_STATUS = "repaired"
+
+
+def build(perfect, release, folder):
+    floor_quantize(perfect)
+    cell(perfect, "quantize_half_to_even")["metadata"]["nbgrader"].update(grade_id="bonus", points=50)
+    cell(perfect, "quantize_matches_reference")["metadata"]["nbgrader"].update(grade=False, locked=False)
+    write(perfect, folder)

@@ -1,0 +1,18 @@
+"""sys.exit() at the end of a solution cell: IPython turns it into an error, the kernel lives on."""
+
+from ._build import extend, write
+
+DESCRIPTION = "correct code, sys.exit() at the end of the quantize cell"
+EXPECTED_SCORE = 100
+EXPECTED_STATUS = "graded"
+EXPECTED_FLAGS = {"process"}
+
+PATCH = """
+import sys
+
+sys.exit("done here")
+"""
+
+
+def build(perfect, release, folder):
+    write(extend(perfect, "quantize", PATCH), folder)

@@ -1,0 +1,336 @@
+"""The kernel sandbox holds against hostile notebook code.
+
+Every kernel test runs code a hostile submission could contain inside a
+SandboxKernelManager kernel and checks, from the grading process, that it
+neither reaches the course nor outlives or harms the grader.  They need
+bubblewrap and root (CI has both): without them they fail, never skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import textwrap
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.asynchronous import AsyncKernelClient
+from nbclient import NotebookClient
+
+from grader.sandbox import (
+    SANDBOX_HOME,
+    Isolation,
+    SandboxKernelManager,
+    _processes_of,
+    build_student_package,
+    isolation_report,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALL = "install bubblewrap (apt-get install bubblewrap) and run the tests as root, as CI does"
+
+
+def require_sandbox() -> Isolation:
+    report = isolation_report()
+    assert report.level == "bubblewrap+uid", (
+        f"kernels are not sandboxed (isolation {report.level!r}: {report.warnings}); {INSTALL}"
+    )
+    return report
+
+
+class Kernel:
+    """A started sandbox kernel and the outputs of the code it ran."""
+
+    def __init__(self, km: SandboxKernelManager, kc: AsyncKernelClient) -> None:
+        self.km, self.kc = km, kc
+
+    async def run(self, code: str, timeout: float = 30) -> tuple[str, str | None]:
+        """Execute ``code``; return its stdout and the name of the exception it raised, if any."""
+        stdout, errors = [], []
+
+        def collect(msg: dict) -> None:
+            if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+                stdout.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                errors.append(msg["content"]["ename"])
+
+        await self.kc.execute_interactive(textwrap.dedent(code), output_hook=collect, timeout=timeout)
+        return "".join(stdout), (errors[0] if errors else None)
+
+    async def facts(self, code: str) -> dict:
+        """Run ``code``, which ends by printing one JSON object; return the object."""
+        out, error = await self.run(code)
+        assert error is None, f"{error} in:\n{code}"
+        return json.loads(out.strip().splitlines()[-1])
+
+
+@contextlib.asynccontextmanager
+async def sandbox(**traits) -> AsyncIterator[Kernel]:
+    require_sandbox()
+    km = SandboxKernelManager(**traits)
+    await km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        yield Kernel(km, kc)
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+
+
+def host_processes(uid: int) -> list[str]:
+    """Command lines of the host processes of ``uid``."""
+    lines = []
+    for pid in _processes_of(uid):
+        with contextlib.suppress(OSError):
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip())
+    return lines
+
+
+# ---------------------------------------------------------------- no kernel
+
+
+def test_bubblewrap_with_a_dedicated_uid_is_in_force():
+    report = require_sandbox()
+    assert report.warnings == []
+    assert SandboxKernelManager().describe() == (
+        "isolation: bubblewrap+uid, uid 61000+, no network, 2048 MB, 64 processes, 600 s CPU"
+    )
+
+
+def test_student_package_holds_the_plots_only(tmp_path):
+    dest = build_student_package(tmp_path)
+    assert dest == tmp_path
+    assert sorted(p.name for p in (tmp_path / "grader").iterdir()) == ["__init__.py", "plots.py"]
+
+
+# ------------------------------------------------------------------ kernels
+
+
+@pytest.mark.slow
+def test_notebook_runs_numpy_and_plots_but_not_the_grader(tmp_path):
+    """nbclient with the sandbox, on a notebook inside a fake course with a gradebook and extras."""
+    require_sandbox()
+    course = tmp_path / "course"
+    folder = course / "submitted" / "alice" / "quantization_distillation"
+    folder.mkdir(parents=True)
+    (course / "gradebook.db").write_text("grades")
+    (course / "source").mkdir()
+    (folder / "numpy.py").write_text("raise SystemExit('shadowed numpy')")
+    cells = [
+        "import numpy as np\nfrom grader import plots\nax = plots.plot_memory(13e9)\nprint(np.__file__)",
+        "import grader.reference",
+        "import grader.checks",
+        f"""import json, os
+print(json.dumps({{
+    "uid": os.getuid(), "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
+    "visible": [p for p in ({str(course)!r}, {str(ROOT)!r}, {str(ROOT / "gradebook.db")!r}) if os.path.exists(p)],
+}}))""",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "x", "language": "python"}
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=SandboxKernelManager,
+        allow_errors=True,
+        timeout=60,
+        resources={"metadata": {"path": str(folder)}},
+    )
+    client.execute()
+    outputs = [cell.outputs for cell in nb.cells]
+
+    assert [o.output_type for o in outputs[0]] == ["stream"]
+    assert outputs[0][0].name == "stdout" and outputs[0][0].text.startswith("/opt/venv/")
+    assert [o.get("ename") for o in outputs[1] + outputs[2]] == ["ModuleNotFoundError"] * 2
+    facts = json.loads(outputs[3][0].text)
+    assert facts["uid"] >= 61000
+    assert facts["cwd"] == SANDBOX_HOME
+    assert "numpy.py" not in facts["files"]
+    assert facts["visible"] == []
+
+
+@pytest.mark.slow
+def test_only_the_workdir_is_writable_and_the_course_is_not_mounted(tmp_path):
+    workdir = tmp_path / "work"
+
+    async def scenario() -> dict:
+        async with sandbox(workdir=str(workdir), file_size_mb=1) as kernel:
+            sockets = Path(kernel.km.ip).parent
+            return await kernel.facts(f"""
+                import json, os
+                written = []
+                try:  # the grader would follow a symlink put in place of a socket
+                    os.rename({str(sockets / "kernel-1")!r}, {str(sockets / "moved")!r})
+                    written.append("socket")
+                except OSError:
+                    pass
+                for path in ("/x", "/usr/x", "/etc/x", "/opt/venv/x", "/opt/course/grader/x", "/home/x",
+                             "/root/x", "/proc/x", "/dev/shm/x", {str(tmp_path / "x")!r}, {str(sockets / "x")!r}):
+                    try:
+                        with open(path, "w") as fh:
+                            fh.write("x")
+                        written.append(path)
+                    except OSError:
+                        pass
+                with open("answer.txt", "w") as fh:
+                    fh.write("42")
+                try:
+                    with open("big.bin", "wb") as fh:
+                        fh.write(bytes(2 * 1024 * 1024))
+                    big = "written"
+                except OSError as error:
+                    big = error.errno
+                mounts = [line.split()[3] for line in open("/proc/self/mountinfo")]
+                print(json.dumps({{"written": written, "big": big, "mounts": mounts,
+                                   "repo": os.path.exists({str(ROOT)!r})}}))
+            """)
+
+    facts = asyncio.run(scenario())
+    assert facts["written"] == []
+    assert facts["big"] == 27  # EFBIG: the file size limit
+    assert (workdir / "answer.txt").read_text() == "42"
+    assert not facts["repo"]
+    # Mount sources under the repository: only the venv (it is seen as /opt/venv).
+    inside_repo = {m for m in facts["mounts"] if Path(m).is_relative_to(ROOT)}
+    assert inside_repo <= {str(ROOT / ".venv")}
+
+
+@pytest.mark.slow
+def test_no_network_not_even_the_graders_loopback():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        async def scenario() -> str | None:
+            async with sandbox() as kernel:
+                _, error = await kernel.run(f"""
+                    import socket
+                    socket.create_connection(("127.0.0.1", {port}), timeout=5).close()
+                """)
+                return error
+
+        assert asyncio.run(scenario()) in ("ConnectionRefusedError", "OSError")  # refused or unreachable
+
+
+@pytest.mark.slow
+def test_fork_bomb_hits_the_process_limit():
+    async def scenario() -> tuple[dict, str]:
+        async with sandbox(max_processes=40) as kernel:
+            facts = await kernel.facts("""
+                import json, subprocess
+                procs, failures = [], 0
+                for _ in range(200):
+                    try:
+                        procs.append(subprocess.Popen(["sleep", "5"]))
+                    except OSError:
+                        failures += 1
+                for proc in procs:
+                    proc.kill()
+                    proc.wait()
+                print(json.dumps({"started": len(procs), "failures": failures}))
+            """)
+            out, _ = await kernel.run("print('alive')")
+            return facts, out
+
+    facts, out = asyncio.run(scenario())
+    assert 0 < facts["started"] < 40
+    assert facts["failures"] == 200 - facts["started"]
+    assert out == "alive\n"
+
+
+@pytest.mark.slow
+def test_memory_bomb_raises_memory_error_and_the_kernel_survives():
+    async def scenario() -> list[tuple[str, str | None]]:
+        async with sandbox(memory_mb=1024) as kernel:
+            return [
+                await kernel.run("import numpy as np\nx = np.ones(10**10)"),
+                await kernel.run("y = np.ones(2 * 2**30 // 8)"),  # 2 GB: fits the machine, not the limit
+                await kernel.run("print('alive')"),
+            ]
+
+    bomb, two_gb, alive = asyncio.run(scenario())
+    assert bomb[1] == "MemoryError" and two_gb[1] == "MemoryError"
+    assert alive == ("alive\n", None)
+
+
+@pytest.mark.slow
+def test_cpu_limit_ends_a_runaway_kernel():
+    async def scenario() -> bool:
+        async with sandbox(cpu_seconds=2) as kernel:
+            kernel.kc.execute("while True:\n    pass")
+            for _ in range(100):
+                if not await kernel.km.is_alive():
+                    return False
+                await asyncio.sleep(0.1)
+            return True
+
+    assert asyncio.run(scenario()) is False
+
+
+@pytest.mark.slow
+def test_background_processes_are_gone_after_shutdown():
+    async def scenario() -> tuple[int, list[str], list[str]]:
+        async with sandbox() as kernel:
+            await kernel.run("""
+                import os, subprocess
+                subprocess.Popen(["sleep", "1000"], start_new_session=True)
+                pid = os.fork()
+                if pid == 0:  # a daemon: double fork, own session
+                    os.setsid()
+                    if os.fork() == 0:
+                        os.execvp("sleep", ["sleep", "1001"])
+                    os._exit(0)
+                os.waitpid(pid, 0)
+            """)
+            uid = kernel.km.sandbox_uid
+            time.sleep(0.2)
+            running = host_processes(uid)
+        return uid, running, host_processes(uid)
+
+    uid, running, left = asyncio.run(scenario())
+    assert {"sleep 1000", "sleep 1001"} <= set(running)
+    assert left == []
+
+
+@pytest.mark.slow
+def test_killing_its_parent_or_everything_spares_the_grader():
+    async def scenario() -> tuple[str, int]:
+        async with sandbox() as kernel:
+            out, _ = await kernel.run(
+                "import os, signal\nprint(os.getppid())\nos.kill(os.getppid(), signal.SIGKILL)"
+            )
+            with contextlib.suppress(TimeoutError):
+                await kernel.run("os.kill(-1, signal.SIGKILL)", timeout=5)
+            uid = kernel.km.sandbox_uid
+        return out, uid
+
+    ppid, uid = asyncio.run(scenario())
+    assert ppid == "1\n"  # the sandbox's own init, not the grader
+    assert host_processes(uid) == []
+    # Still here: the grading process survived both.
+
+
+@pytest.mark.slow
+def test_concurrent_sandboxes_get_their_own_uid_and_see_only_themselves():
+    code = """
+        import json, os
+        print(json.dumps({"uid": os.getuid(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}))
+    """
+
+    async def one() -> dict:
+        async with sandbox() as kernel:
+            return await kernel.facts(code)
+
+    async def both() -> list[dict]:
+        return await asyncio.gather(one(), one())
+
+    first, second = asyncio.run(both())
+    assert first["uid"] != second["uid"]
+    assert first["pids"] == second["pids"] == [1, 2]

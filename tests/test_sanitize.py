@@ -1,0 +1,765 @@
+"""grader.sanitize against broken and hostile submissions.
+
+Every submission is built here from the release (and the source notebook's
+solutions), broken on purpose, written to a temporary folder and sanitized.
+Each run also checks what the grading relies on: the result validates, carries
+every release grade_id exactly once with the release's metadata, has no
+outputs, and the submitted folder is byte for byte what it was.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nbgrader.nbgraderformat import MetadataValidator
+
+from grader import sanitize as sanitize_module
+from grader.course import ASSIGNMENT, NOTEBOOK, TESTS, TOTAL_POINTS
+from grader.notebooks import grade_id
+from grader.sample_class import solutions, students, submission
+from grader.sanitize import Sanitized, main, sanitize
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE_PATH = ROOT / "release" / ASSIGNMENT / NOTEBOOK
+SOURCE_PATH = ROOT / "source" / ASSIGNMENT / NOTEBOOK
+RELEASE = nbformat.read(RELEASE_PATH, as_version=4)
+ANSWERS = solutions(nbformat.read(SOURCE_PATH, as_version=4))
+CLASS = {s.student_id: s for s in students([], [])}
+RELEASE_CELLS = {grade_id(c): c for c in RELEASE.cells if grade_id(c)}
+SOLUTION_IDS = [g for g, c in RELEASE_CELLS.items() if c.metadata.nbgrader.solution]
+
+
+def perfect() -> dict:
+    """The perfect student's notebook as plain JSON data, sources as strings: ready to break."""
+    return json.loads(json.dumps(submission(RELEASE, ANSWERS, CLASS["perfect"])))
+
+
+def at(nb, gid: str) -> int:
+    """Index of the cell carrying ``gid`` in its nbgrader metadata."""
+    (index,) = [i for i, c in enumerate(nb["cells"])
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid]
+    return index
+
+
+def carrying(nb, gid: str):
+    return nb.cells[at(nb, gid)]
+
+
+def write(folder: Path, content, name: str = NOTEBOOK) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, dict):
+        content = json.dumps(content, ensure_ascii=False, indent=1)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    (folder / name).write_bytes(content)
+    return folder
+
+
+def digest(folder: Path) -> str | None:
+    if not folder.exists():
+        return None
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        h.update(str(path.relative_to(folder)).encode())
+        if path.is_symlink():
+            h.update(str(path.readlink()).encode())
+        elif path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def assert_gradable(nb: nbformat.NotebookNode) -> None:
+    """What nbgrader autograde and the grade report rely on."""
+    nbformat.validate(nb)
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    carried = [grade_id(c) for c in nb.cells if c.metadata.get("nbgrader")]
+    assert carried == list(RELEASE_CELLS), "every release grade_id once, in release order, and nothing else"
+    for cell in nb.cells:
+        if grade_id(cell):
+            assert cell.metadata == RELEASE_CELLS[grade_id(cell)].metadata
+            assert cell.cell_type == RELEASE_CELLS[grade_id(cell)].cell_type
+    assert [(t.grade_id, t.points) for t in TESTS] == [
+        (grade_id(c), c.metadata.nbgrader.points)
+        for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+    ]
+    assert sum(c.metadata.nbgrader.get("points", 0) for c in nb.cells if grade_id(c)) == TOTAL_POINTS
+    for gid in SOLUTION_IDS:
+        assert carrying(nb, gid).metadata.nbgrader.solution
+    for cell in nb.cells:
+        assert "attachments" not in cell
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    assert len({c.id for c in nb.cells}) == len(nb.cells)
+    assert nb.metadata == RELEASE.metadata
+
+
+def run(folder: Path) -> Sanitized:
+    """Sanitize ``folder``, checking it is left untouched and the result is gradable."""
+    before = digest(folder)
+    result = sanitize(folder, RELEASE_PATH)
+    assert digest(folder) == before, "the submitted folder was modified"
+    assert_gradable(result.notebook)
+    return result
+
+
+def assert_release(result: Sanitized) -> None:
+    assert result.fatal and result.path is None
+    assert [c.source for c in result.notebook.cells] == [c.source for c in RELEASE.cells]
+
+
+def assert_solutions_kept(result: Sanitized, functions=tuple(SOLUTION_IDS)) -> None:
+    for gid in functions:
+        assert carrying(result.notebook, gid).source == ANSWERS[gid]
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return tmp_path / "submitted" / "student" / ASSIGNMENT
+
+
+# -- clean submissions -------------------------------------------------------------------------
+
+
+def test_perfect_submission_has_no_problems_and_keeps_the_solutions(folder):
+    result = run(write(folder, perfect()))
+    assert result.problems == []
+    assert not result.fatal and result.path == folder / NOTEBOOK
+    assert_solutions_kept(result)
+
+
+@pytest.mark.parametrize("student", sorted(CLASS))
+def test_sample_class_needs_no_repair(folder, student):
+    nb = submission(RELEASE, ANSWERS, CLASS[student])
+    result = run(write(folder, nbformat.writes(nb)))
+    assert result.problems == [] and not result.fatal
+    assert [c.source for c in result.notebook.cells] == [c.source for c in nb.cells]
+
+
+def test_outputs_of_a_normal_run_are_dropped_silently(folder):
+    nb = perfect()
+    for n, cell in enumerate(c for c in nb["cells"] if c["cell_type"] == "code"):
+        cell["execution_count"] = n + 1
+        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "✓ ok\n"}]
+        cell["metadata"]["execution"] = {"iopub.status.idle": "2025-01-01T00:00:00Z"}
+    nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.7"}
+    result = run(write(folder, nb))
+    assert result.problems == []
+
+
+# -- unreadable files ---------------------------------------------------------------------------
+
+
+def test_invalid_json_is_graded_as_the_release(folder):
+    result = run(write(folder, '{\n "cells": [\n  ,\n'))
+    assert result.problems == ["not a notebook (invalid JSON at line 3): graded as the untouched release"]
+    assert_release(result)
+
+
+@pytest.mark.parametrize("content", [
+    "", "   \n", "[1, 2]", '{"nbformat": 4}', '{"cells": 3}', '{"cells": []}', "[" * 100_000 + "]" * 100_000,
+    b"\x00\x01\x02\xff" * 100, "null",
+], ids=["empty", "blank", "list", "no-cells", "cells-not-list", "no-cell", "deep", "binary", "null"])
+def test_not_a_notebook_is_fatal(folder, content):
+    result = run(write(folder, content))
+    assert_release(result)
+    assert result.problems[-1].startswith("not a notebook (")
+    assert result.problems[-1].endswith(": graded as the untouched release")
+
+
+def test_truncated_upload_is_fatal(folder):
+    text = json.dumps(perfect())
+    result = run(write(folder, text[: len(text) // 2]))
+    assert_release(result)
+
+
+def test_latin1_file(folder):
+    nb = perfect()
+    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "Mon résumé: ÉTÉ"})
+    escaped = "Mon r\\u00e9sum\\u00e9: \\u00c9T\\u00c9"
+    data = json.dumps(nb, ensure_ascii=True).replace(escaped, "Mon résumé: ÉTÉ")  # the only non-ASCII
+    result = run(write(folder, data.encode("latin-1")))
+    assert result.problems == ["file is not UTF-8: decoded as latin-1"]
+    assert result.notebook.cells[-1].source == "Mon résumé: ÉTÉ"
+    assert_solutions_kept(result)
+
+
+def test_mostly_utf8_with_a_bad_byte(folder):
+    nb = perfect()
+    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "τ = 2 BAD"})
+    data = json.dumps(nb, ensure_ascii=False).encode("utf-8").replace(b"BAD", b"\xff\xfe")
+    result = run(write(folder, data))
+    assert result.problems == ["file is not valid UTF-8: 2 undecodable byte sequence(s) replaced"]
+    assert result.notebook.cells[-1].source == "τ = 2 \ufffd\ufffd"
+    assert_solutions_kept(result)
+
+
+@pytest.mark.parametrize(("encode", "problem"), [
+    (lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),
+     "file starts with a UTF-8 byte-order mark: ignored"),
+    (lambda text: text.encode("utf-16"), "file is UTF-16: decoded"),
+], ids=["utf-8-bom", "utf-16"])
+def test_byte_order_marks(folder, encode, problem):
+    result = run(write(folder, encode(json.dumps(perfect(), ensure_ascii=False))))
+    assert result.problems == [problem]
+    assert_solutions_kept(result)
+
+
+# -- nbformat versions and shapes ---------------------------------------------------------------
+
+
+def test_nbformat_3_is_upgraded(folder):
+    v3 = nbformat.convert(nbformat.from_dict(perfect()), 3)
+    result = run(write(folder, json.loads(nbformat.writes(v3, version=3))))
+    assert result.problems == ["nbformat 3 upgraded to 4"]
+    assert_solutions_kept(result)
+
+
+def test_nbformat_4_4_without_cell_ids(folder):
+    nb = perfect()
+    nb["nbformat_minor"] = 4
+    for cell in nb["cells"]:
+        del cell["id"]
+    result = run(write(folder, nb))
+    assert result.problems == []
+    assert_solutions_kept(result)
+
+
+def test_missing_nbformat_version(folder):
+    nb = perfect()
+    del nb["nbformat"], nb["nbformat_minor"]
+    result = run(write(folder, nb))
+    assert result.problems == ["no nbformat version: read as nbformat 4"]
+
+
+def test_sources_as_lists_or_strings(folder):
+    nb = perfect()
+    for n, cell in enumerate(nb["cells"]):
+        if n % 2:
+            cell["source"] = cell["source"].splitlines(keepends=True)
+    result = run(write(folder, nb))
+    assert result.problems == []
+    assert_solutions_kept(result)
+
+
+def test_missing_keys_are_repaired(folder):
+    nb = perfect()
+    plot = next(i for i, c in enumerate(nb["cells"]) if c["source"].startswith("# A few of the 13B"))
+    del nb["cells"][plot]["metadata"]
+    nb["cells"].append({"cell_type": "markdown", "metadata": {}})
+    del nb["cells"][at(nb, "quantize")]["outputs"]
+    del nb["metadata"]
+    result = run(write(folder, nb))
+    last = len(nb["cells"]) - 1
+    assert result.problems == [f"cell {plot} has no metadata", f"cell {last} has no source"]
+    assert result.notebook.cells[last].source == ""
+    assert_solutions_kept(result)
+
+
+def test_notebook_level_damage_is_reported_by_the_validator(folder):
+    nb = perfect()
+    del nb["metadata"]
+    del nb["cells"][at(nb, "quantize")]["outputs"]
+    result = run(write(folder, nb))
+    assert len(result.problems) == 1
+    assert result.problems[0].startswith("notebook did not validate (")
+    assert result.problems[0].endswith("): rebuilt")
+    assert_solutions_kept(result)
+
+
+def test_garbage_cells(folder):
+    nb = perfect()
+    nb["cells"] += ["not a cell", {"cell_type": "widget", "metadata": {}, "source": "x"},
+                    {"cell_type": "code", "metadata": 7, "source": 42, "outputs": "lots", "id": "bad id!"}]
+    n = len(nb["cells"])
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"cell {n - 3} is not a cell: dropped",
+        f"cell {n - 2} has cell type 'widget': kept as raw",
+        f"cell {n - 1} has a source that is not text: emptied",
+        f"cell {n - 1} has metadata that is not an object: dropped",
+        "invalid cell id 'bad id!' replaced",
+    ]
+    assert [c.cell_type for c in result.notebook.cells[-2:]] == ["raw", "code"]
+
+
+# -- duplicated, deleted and re-tagged cells ----------------------------------------------------
+
+
+def test_copied_test_cell_keeps_the_first(folder):
+    nb = perfect()
+    i = at(nb, "quantize_seed_example")
+    nb["cells"].insert(i + 1, copy.deepcopy(nb["cells"][i]))  # same grade_id, same cell id
+    result = run(write(folder, nb))
+    assert result.problems == [
+        "test cell 'quantize_seed_example' appeared twice: kept the first",
+        "duplicate cell id 'quantize_seed_example' renamed",
+    ]
+    out = result.notebook.cells
+    assert grade_id(out[i]) == "quantize_seed_example"
+    assert out[i + 1].source == out[i].source and "nbgrader" not in out[i + 1].metadata
+
+
+def test_edited_copy_before_the_original_loses(folder):
+    nb = perfect()
+    i = at(nb, "softmax_seed_example")
+    fake = copy.deepcopy(nb["cells"][i])
+    fake["source"], fake["id"] = "pass", "fake"
+    nb["cells"].insert(i, fake)
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"test cell 'softmax_seed_example' appeared twice: kept cell {i + 1}, the unedited one"]
+    assert result.notebook.cells[i].source == "pass" and not result.notebook.cells[i].metadata
+
+
+def test_test_source_pasted_over_a_solution(folder):
+    nb = perfect()
+    test = at(nb, "quantize_seed_example")
+    nb["cells"][at(nb, "quantize")]["source"] = nb["cells"][test]["source"]
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"test cell 'quantize_seed_example' appeared twice: kept cell {test}, tagged 'quantize_seed_example'",
+        "solution cell 'quantize' was deleted: restored from the release",
+    ]
+    out = result.notebook
+    assert "nbgrader" not in out.cells[test - 1].metadata  # the pasted copy runs as a plain cell
+    assert (at(out, "quantize"), at(out, "quantize_seed_example")) == (test, test + 1)
+
+
+def test_copied_test_cell_three_times(folder):
+    nb = perfect()
+    i = at(nb, "entropy_seed_example")
+    for n in range(2):
+        twin = copy.deepcopy(nb["cells"][i])
+        twin["id"] = f"twin-{n}"
+        nb["cells"].append(twin)
+    result = run(write(folder, nb))
+    assert result.problems == ["test cell 'entropy_seed_example' appeared 3 times: kept the first"]
+
+
+def test_copied_solution_cell_keeps_both_sources(folder):
+    nb = perfect()
+    i = at(nb, "quantize")
+    copy_ = copy.deepcopy(nb["cells"][i])
+    copy_["id"] = "second-try"
+    nb["cells"][i]["source"] = "def quantize(x, scale, zero_point=0, bits=8, signed=True):\n    return 0\n"
+    nb["cells"].insert(i + 1, copy_)
+    result = run(write(folder, nb))
+    assert result.problems == ["solution cell 'quantize' appeared twice: kept the first"]
+    assert result.notebook.cells[i + 1].source == ANSWERS["quantize"]  # still runs, after the first
+
+
+def test_duplicate_cell_ids_are_renamed(folder):
+    nb = perfect()
+    nb["cells"] += [{"cell_type": "code", "metadata": {}, "source": f"x = {n}", "outputs": [],
+                     "execution_count": None, "id": "scratch"} for n in range(3)]
+    result = run(write(folder, nb))
+    assert result.problems == ["duplicate cell id 'scratch' renamed (2 copies)"]
+    assert [c.source for c in result.notebook.cells[-3:]] == ["x = 0", "x = 1", "x = 2"]
+
+
+def test_deleted_test_cell_is_restored_in_place(folder):
+    nb = perfect()
+    del nb["cells"][at(nb, "softmax_temperature")]
+    result = run(write(folder, nb))
+    assert result.problems == ["test cell 'softmax_temperature' was deleted: restored from the release"]
+    out = result.notebook
+    assert at(out, "softmax_temperature") == at(out, "softmax_seed_example") + 1
+    assert carrying(out, "softmax_temperature").source == RELEASE_CELLS["softmax_temperature"].source
+    assert_solutions_kept(result)
+
+
+def test_restored_cell_goes_after_the_students_own_cells(folder):
+    nb = perfect()
+    i = at(nb, "quantize")
+    helper = {"cell_type": "code", "metadata": {}, "source": "def _helper():\n    return 1\n", "outputs": [],
+              "execution_count": None, "id": "helper"}
+    nb["cells"].insert(i + 1, helper)
+    del nb["cells"][i + 2]  # quantize_seed_example
+    result = run(write(folder, nb))
+    assert result.problems == ["test cell 'quantize_seed_example' was deleted: restored from the release"]
+    out = result.notebook.cells
+    assert [out[i].id, out[i + 1].id, grade_id(out[i + 2])] == ["quantize", "helper", "quantize_seed_example"]
+
+
+def test_deleted_exercise_is_restored_in_release_order(folder):
+    nb = perfect()
+    gone = [g for g in RELEASE_CELLS if g.startswith("kd_loss")]
+    nb["cells"] = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") not in gone]
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"{'solution' if g == 'kd_loss' else 'test'} cell {g!r} was deleted: restored from the release"
+        for g in gone
+    ]
+    assert carrying(result.notebook, "kd_loss").source == RELEASE_CELLS["kd_loss"].source  # the stub
+    assert_solutions_kept(result, [g for g in SOLUTION_IDS if g != "kd_loss"])
+
+
+def test_deleted_locked_cells_are_restored(folder):
+    nb = perfect()
+    del nb["cells"][at(nb, "setup")]
+    del nb["cells"][at(nb, "intro")]
+    result = run(write(folder, nb))
+    assert result.problems == ["locked cell 'intro' was deleted: restored from the release",
+                               "locked cell 'setup' was deleted: restored from the release"]
+    assert [grade_id(c) for c in result.notebook.cells[:2]] == ["intro", "setup"]
+
+
+def test_deleted_solution_cell_defined_elsewhere_is_restored_empty(folder):
+    nb = perfect()
+    nb["cells"][at(nb, "dequantize")]["source"] = ANSWERS["quantize"] + "\n\n\n" + ANSWERS["dequantize"]
+    del nb["cells"][at(nb, "quantize")]
+    result = run(write(folder, nb))
+    assert result.problems == [
+        "solution cell 'quantize' was deleted: restored empty (quantize is defined in another cell)"]
+    restored = carrying(result.notebook, "quantize").source
+    assert "def quantize" not in restored and all(line.startswith("#") for line in restored.splitlines())
+    assert carrying(result.notebook, "dequantize").source.startswith(ANSWERS["quantize"])
+
+
+def test_solution_cell_without_metadata_is_recognised_by_its_function(folder):
+    nb = perfect()
+    nb["cells"][at(nb, "softmax")]["metadata"] = {}
+    result = run(write(folder, nb))
+    assert result.problems == [
+        "solution cell 'softmax' had lost its nbgrader metadata: restored from the release"]
+    assert_solutions_kept(result)
+
+
+def test_solution_cell_retagged_is_recognised_by_its_function(folder):
+    nb = perfect()
+    i = at(nb, "qrange")
+    nb["cells"][i]["metadata"]["nbgrader"]["grade_id"] = "qrange_v2"
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"cell {i} tagged 'qrange_v2' is solution cell 'qrange' (same function): "
+        "metadata restored from the release"]
+    assert_solutions_kept(result)
+
+
+def test_solution_cell_with_changed_metadata(folder):
+    nb = perfect()
+    meta = nb["cells"][at(nb, "entropy")]["metadata"]["nbgrader"]
+    meta.update(solution=False, locked=True, grade=True, points=5)
+    result = run(write(folder, nb))
+    assert result.problems == [
+        "solution cell 'entropy': nbgrader metadata changed (grade, solution, locked, points): "
+        "restored from the release"
+    ]
+    assert_solutions_kept(result)
+
+
+def test_test_cell_without_metadata_is_recognised_by_its_source(folder):
+    nb = perfect()
+    nb["cells"][at(nb, "qrange_seed_example")]["metadata"] = {}
+    result = run(write(folder, nb))
+    assert result.problems == [
+        "test cell 'qrange_seed_example' had lost its nbgrader metadata: restored from the release"]
+
+
+def test_test_cell_retagged_as_another(folder):
+    nb = perfect()
+    i = at(nb, "quantize_half_to_even")
+    nb["cells"][i]["metadata"]["nbgrader"]["grade_id"] = "quantize_seed_example"
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"cell {i} tagged 'quantize_seed_example' is test cell 'quantize_half_to_even' (same source): "
+        "metadata restored from the release"]
+    assert grade_id(result.notebook.cells[i]) == "quantize_half_to_even"
+
+
+def test_test_cell_retagged_as_unknown_bonus(folder):
+    nb = perfect()
+    i = at(nb, "kd_loss_batchmean")
+    nb["cells"][i]["metadata"]["nbgrader"].update(grade_id="bonus", points=100)
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"cell {i} tagged 'bonus' is test cell 'kd_loss_batchmean' (same source): "
+        "metadata restored from the release"]
+
+
+def test_student_cell_claiming_points_loses_its_metadata(folder):
+    nb = perfect()
+    meta = copy.deepcopy(nb["cells"][at(nb, "quantize_seed_example")]["metadata"])
+    meta["nbgrader"].update(grade_id="extra_credit", points=50)
+    nb["cells"].append({"cell_type": "code", "metadata": meta, "source": "assert True", "outputs": [],
+                        "execution_count": None, "id": "extra"})
+    nb["cells"].append({"cell_type": "code", "metadata": {"nbgrader": {"solution": True, "grade_id": "mine"}},
+                        "source": "x = 1", "outputs": [], "execution_count": None, "id": "mine"})
+    nb["cells"].append({"cell_type": "code", "metadata": {"nbgrader": {"grade": False, "solution": False}},
+                        "source": "y = 1", "outputs": [], "execution_count": None, "id": "plain"})
+    n = len(nb["cells"])
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"cell {n - 3} claims to be test 'extra_credit' worth 50 points, which the course does not have: "
+        "nbgrader metadata removed",
+        f"cell {n - 2} carries nbgrader metadata for unknown 'mine': removed",
+    ]
+    assert [c.metadata for c in result.notebook.cells[-3:]] == [{}, {}, {}]
+
+
+def test_result_passes_nbgraders_own_metadata_check(folder):
+    """nbgrader's CheckCellMetadata aborts autograde on a duplicate grade_id (nbgrader issue 1083)."""
+    nb = perfect()
+    for gid in ("quantize_seed_example", "quantize", "intro"):
+        twin = copy.deepcopy(nb["cells"][at(nb, gid)])
+        twin["id"] = f"{gid}-copy"
+        nb["cells"].append(twin)
+    nb["cells"][at(nb, "softmax_temperature")]["metadata"]["nbgrader"].update(grade_id="kd_loss_batchmean")
+    with pytest.raises(Exception, match="Duplicate grade id"):
+        MetadataValidator().validate_nb(nbformat.from_dict(nb))
+    result = run(write(folder, nb))
+    assert len(result.problems) == 4
+    MetadataValidator().validate_nb(result.notebook)
+
+
+def test_unlocked_and_edited_test_cell(folder):
+    nb = perfect()
+    cell = nb["cells"][at(nb, "sqnr_db_seed_example")]
+    cell["metadata"]["nbgrader"]["locked"] = False
+    cell["metadata"]["nbgrader"]["points"] = 10
+    cell["source"] = "pass"
+    result = run(write(folder, nb))
+    assert result.problems == [
+        "test cell 'sqnr_db_seed_example': nbgrader metadata changed (locked, points): "
+        "restored from the release",
+        "test cell 'sqnr_db_seed_example' was edited: source restored from the release",
+    ]
+    restored = carrying(result.notebook, "sqnr_db_seed_example")
+    assert restored.source == RELEASE_CELLS["sqnr_db_seed_example"].source
+
+
+@pytest.mark.parametrize("cell_type", ["markdown", "raw"])
+def test_test_cell_turned_off_by_its_type(folder, cell_type):
+    nb = perfect()
+    cell = nb["cells"][at(nb, "memory_gb_seed_example")]
+    cell["cell_type"] = cell_type
+    del cell["outputs"], cell["execution_count"]
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"test cell 'memory_gb_seed_example' was turned into {cell_type}: restored as code"]
+
+
+# -- the folder -------------------------------------------------------------------------------
+
+
+def test_renamed_notebook(folder):
+    result = run(write(folder, perfect(), name="exercises (1).ipynb"))
+    assert result.problems == ["notebook renamed: took 'exercises (1).ipynb'"]
+    assert result.path == folder / "exercises (1).ipynb"
+    assert_solutions_kept(result)
+
+
+def test_several_notebooks_prefer_exercises(folder):
+    write(folder, perfect())
+    write(folder, RELEASE, name="backup.ipynb")
+    result = run(folder)
+    assert result.problems == ["several notebooks: ignored 'backup.ipynb'"]
+    assert_solutions_kept(result)
+
+
+def test_broken_exercises_falls_back_to_another_notebook(folder):
+    write(folder, "{", name=NOTEBOOK)
+    write(folder, perfect(), name="mine.ipynb")
+    result = run(folder)
+    assert result.problems == ["notebook renamed: took 'mine.ipynb'",
+                               "'exercises.ipynb' is not a notebook (invalid JSON at line 1): ignored"]
+    assert_solutions_kept(result)
+
+
+def test_without_exercises_the_notebook_with_most_of_our_cells_wins(folder):
+    scratch = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    write(folder, json.loads(nbformat.writes(scratch)), name="a_scratch.ipynb")
+    write(folder, perfect(), name="b_final.ipynb")
+    result = run(folder)
+    assert result.problems == ["notebook renamed: took 'b_final.ipynb'",
+                               "several notebooks: ignored 'a_scratch.ipynb'"]
+    assert_solutions_kept(result)
+
+
+def test_notebook_in_a_subfolder(folder):
+    write(folder / "quantization_distillation", perfect())
+    result = run(folder)
+    assert result.problems == [
+        "notebook found in a subfolder: took 'quantization_distillation/exercises.ipynb'"]
+    assert_solutions_kept(result)
+
+
+def test_extra_files_are_reported_not_used(folder):
+    write(folder, perfect())
+    (folder / "numpy.py").write_text("raise SystemExit\n")
+    (folder / "data.csv").write_text("a,b\n")
+    (folder / "grader").mkdir()
+    (folder / ".ipynb_checkpoints").mkdir()
+    write(folder / ".ipynb_checkpoints", RELEASE, name="exercises-checkpoint.ipynb")
+    result = run(folder)
+    assert result.problems == ["ignored extra files: data.csv, grader/, numpy.py"]
+
+
+def test_empty_folder_is_fatal(folder):
+    folder.mkdir(parents=True)
+    result = run(folder)
+    assert result.problems == ["empty folder: nothing was submitted: graded as the untouched release"]
+    assert_release(result)
+
+
+def test_missing_folder_is_fatal(folder):
+    result = run(folder)
+    assert result.problems == [f"{folder} is not a folder: graded as the untouched release"]
+    assert_release(result)
+
+
+def test_folder_without_a_notebook_is_fatal(folder):
+    folder.mkdir(parents=True)
+    (folder / "exercises.py").write_text("def quantize(): ...\n")
+    result = run(folder)
+    assert result.problems == [
+        "no notebook in the folder (found: exercises.py): graded as the untouched release"]
+    assert_release(result)
+
+
+def test_symlinked_notebook_is_not_followed(folder):
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK).symlink_to(SOURCE_PATH)  # the instructor's notebook, solutions included
+    result = run(folder)
+    assert result.problems == [
+        "ignored symlink 'exercises.ipynb' (not followed)",
+        "no notebook in the folder (found: exercises.ipynb): graded as the untouched release",
+    ]
+    assert_release(result)
+    assert "BEGIN SOLUTION" not in nbformat.writes(result.notebook)
+
+
+def test_huge_outputs_and_attachments_are_dropped(folder):
+    nb = perfect()
+    plot = next(c for c in nb["cells"] if c["source"].startswith("# A few of the 13B"))
+    plot["outputs"] = [{"output_type": "display_data", "metadata": {},
+                        "data": {"image/png": "A" * 21_000_000, "text/plain": "<Figure>"}}]
+    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "![x](attachment:x.png)",
+                        "attachments": {"x.png": {"image/png": "iVBORw0KGgo="}}})
+    result = run(write(folder, nb))
+    size = (folder / NOTEBOOK).stat().st_size / 1e6
+    assert result.problems == [f"notebook file is {size:.1f} MB (outputs dropped)",
+                               "21.0 MB of outputs dropped", "attachments cleared from 1 cell(s)"]
+    assert_solutions_kept(result)
+
+
+def test_file_over_the_limit_is_not_read(folder, monkeypatch):
+    monkeypatch.setattr(sanitize_module, "LIMIT", 1000)
+    result = run(write(folder, perfect()))
+    assert len(result.problems) == 1 and "over the 0.0 MB limit: not read" in result.problems[0]
+    assert_release(result)
+
+
+def test_long_lists_of_problems_are_cut(folder):
+    nb = perfect()
+    nb["cells"] += ["junk"] * 80
+    result = run(write(folder, nb))
+    assert len(result.problems) == 50
+    assert result.problems[-1] == "... and 31 more problems"
+
+
+def test_too_many_cells_is_fatal(folder, monkeypatch):
+    monkeypatch.setattr(sanitize_module, "MAX_CELLS", 200)
+    nb = perfect()
+    nb["cells"] += [{"cell_type": "raw", "metadata": {}, "source": ""} for _ in range(100)]
+    result = run(write(folder, nb))
+    assert result.problems == [
+        f"not a notebook ({len(nb['cells'])} cells, over the limit of 200): graded as the untouched release"]
+    assert_release(result)
+
+
+def test_kernelspec_is_the_releases(folder):
+    nb = perfect()
+    nb["metadata"]["kernelspec"] = {"name": "evil", "display_name": "Evil", "language": "python"}
+    result = run(write(folder, nb))
+    assert result.problems == ["kernelspec 'evil' replaced by the release's 'python3'"]
+
+
+# -- never raises --------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+CELL_KEYS = ["cell_type", "source", "metadata", "id", "outputs", "execution_count", "attachments"]
+NBGRADER_KEYS = ["grade_id", "grade", "solution", "locked", "points"]
+# Markdown, setup, a solution, its tests, a plot cell, the last exercise.
+INTERESTING = [0, 1, 3, 4, 5, 16, 120, 121]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(INTERESTING),
+                          st.sampled_from([*CELL_KEYS, "nbgrader", *NBGRADER_KEYS]),
+                          JSON | st.just("<delete>")), min_size=1, max_size=4),
+       st.lists(st.sampled_from(["drop", "copy", "swap"]), max_size=2))
+def test_any_damage_still_gives_a_gradable_notebook(damage, moves):
+    nb = perfect()
+    for index, key, value in damage:
+        cell = nb["cells"][index]
+        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        where = cell if key in CELL_KEYS else meta if key == "nbgrader" else meta.get("nbgrader")
+        if not isinstance(where, dict):
+            continue
+        if value == "<delete>":
+            where.pop(key, None)
+        else:
+            where[key] = value
+    for move in moves:
+        if move == "drop":
+            del nb["cells"][4]
+        elif move == "copy":
+            nb["cells"].append(copy.deepcopy(nb["cells"][3]))
+        else:
+            nb["cells"][3], nb["cells"][4] = nb["cells"][4], nb["cells"][3]
+    with tempfile.TemporaryDirectory() as tmp:
+        result = sanitize(write(Path(tmp) / ASSIGNMENT, nb), RELEASE_PATH)
+    assert not result.fatal, result.problems  # an internal error would have made it fatal
+    nbformat.validate(result.notebook)
+    carried = [c for c in result.notebook.cells if c.metadata.get("nbgrader")]
+    assert sorted(grade_id(c) for c in carried) == sorted(RELEASE_CELLS)
+    assert all(c.metadata == RELEASE_CELLS[grade_id(c)].metadata for c in carried)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.binary(max_size=200) | JSON.map(lambda cell: json.dumps({"cells": [cell], "nbformat": 4}).encode()))
+def test_any_bytes_are_either_repaired_or_fatal(data):
+    with tempfile.TemporaryDirectory() as tmp:
+        result = sanitize(write(Path(tmp) / ASSIGNMENT, data), RELEASE_PATH)
+    nbformat.validate(result.notebook)
+    assert not any(p.startswith("submission could not be repaired") for p in result.problems)
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def test_cli_prints_the_problems(folder, capsys):
+    nb = perfect()
+    del nb["cells"][at(nb, "softmax_temperature")]
+    write(folder, nb)
+    assert main([str(folder), "--release", str(RELEASE_PATH)]) == 0
+    out = capsys.readouterr().out
+    assert "- test cell 'softmax_temperature' was deleted: restored from the release" in out
+    assert "1 problem(s); graded" in out
+
+
+def test_cli_exit_status_when_fatal(folder, capsys):
+    folder.mkdir(parents=True)
+    assert main([str(folder), "--release", str(RELEASE_PATH)]) == 1
+    assert "nothing usable" in capsys.readouterr().out
+
+
+def test_cli_help(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert "python -m grader.sanitize FOLDER" in capsys.readouterr().out
