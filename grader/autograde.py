@@ -86,16 +86,8 @@ def _resources(root: Path, student: str) -> dict:
 
 def nbgrader_sanitized(nb, root: Path, student: str, config):
     """The notebook as nbgrader autograde's sanitizing pass leaves it (no kernel)."""
-    from nbgrader.preprocessors import (
-        CheckCellMetadata,
-        ClearOutput,
-        DeduplicateIds,
-        OverwriteCells,
-        OverwriteKernelspec,
-    )
-
     resources = _resources(root, student)
-    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+    for cls in config.Autograde.sanitize_preprocessors:
         nb, resources = cls(config=config).preprocess(nb, resources)
     return nb, resources
 
