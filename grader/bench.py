@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.autograde import scores_from_gradebook
 from grader.bank import load_bank
 from grader.course import ASSIGNMENT, EXERCISES, FUNCTIONS, NOTEBOOK
 from grader.sample_class import BROKEN_RAISES, BROKEN_SYNTAX, Student, _solved, _with, solutions, submission
@@ -110,21 +111,14 @@ def run_stock(course: Path) -> dict:
                               course, on_line)
     ends = [*starts[1:], time.monotonic()] if starts else []
     per = [b - a for a, b in zip(starts, ends, strict=True)]
-    return {"wall": wall, "rss": rss, "status": status, "per": per, "scores": _scores(course)}
+    return {"wall": wall, "rss": rss, "status": status, "per": per, "scores": scores_from_gradebook(course)}
 
 
 def run_ours(course: Path, workers: int) -> dict:
     wall, rss, status = timed([sys.executable, "-m", "grader.autograde", "--workers", str(workers)], course)
     summary = json.loads((course / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))
     return {"wall": wall, "rss": rss, "status": status, "per": [v["seconds"] for v in summary.values()],
-            "scores": _scores(course)}
-
-
-def _scores(course: Path) -> dict[str, float]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:
-        return {s.student_id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
+            "scores": scores_from_gradebook(course)}
 
 
 def main(argv: list[str] | None = None) -> int:
