@@ -154,6 +154,7 @@ RUN_CELLS = """async indexes => {
     }
 }"""
 RUN_ALL = "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
+CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
 
 
 @dataclass
@@ -196,7 +197,11 @@ class OpenNotebook:
         return self.cells()
 
     def cells(self) -> list[Cell]:
-        cells = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+        # JupyterLab attaches cells that are out of view when the browser is idle, so
+        # right after a run some may not be in the page yet: wait for all of them.
+        self.page.wait_for_function(
+            "([selector, n]) => document.querySelectorAll(selector).length >= n", arg=[CELLS, len(self.nb.cells)])
+        cells = self.page.locator(CELLS)
         assert cells.count() == len(self.nb.cells), "every cell is in the page"
         shown = cells.evaluate_all("""cells => cells.map(c => ({
             prompt: (c.querySelector('.jp-InputPrompt') || {}).textContent || '',
