@@ -33,6 +33,7 @@ carries a warning saying so.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import fcntl
 import functools
 import os
@@ -42,6 +43,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +51,7 @@ from typing import IO, Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 __all__ = ["Isolation", "SandboxKernelManager", "build_student_package", "isolation_report"]
 
@@ -141,13 +143,15 @@ def _bwrap(
     rw: list[tuple[str, str]],
     chdir: str,
     limits: _Limits,
+    caps: str = "CAP_SETUID,CAP_SETGID,CAP_SETPCAP",
+    tmpfs: tuple[str, ...] = (),
 ) -> list[str]:
     """The bubblewrap command line, up to and including ``--``."""
     cmd = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
     if level == "bubblewrap+uid":
         # bwrap runs as root (no user namespace) and keeps just what setpriv needs to drop to the uid.
         cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-        cmd += ["--cap-add", "CAP_SETUID,CAP_SETGID,CAP_SETPCAP"]
+        cmd += ["--cap-add", caps]
     else:
         cmd += ["--unshare-all"]
     cmd += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
@@ -169,6 +173,8 @@ def _bwrap(
                     cmd += ["--perms", "0755", "--dir", str(parent)]
                     made.add(str(parent))
             cmd += [option, source, dest]
+    for dest in tmpfs:
+        cmd += ["--perms", "0755", "--tmpfs", dest]
     cmd += ["--chdir", chdir, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
@@ -361,6 +367,153 @@ def isolation_report() -> Isolation:
     return Isolation(level, warnings)
 
 
+# ------------------------------------------------------------ font cache
+
+MPL_CACHE = ".cache/matplotlib"  # under the kernel's HOME
+
+
+@functools.cache
+def _matplotlib_cache() -> dict[str, bytes]:
+    """matplotlib's font list as a sandboxed kernel builds it (file name -> bytes), built once.
+
+    Every kernel starts with an empty HOME, where matplotlib would scan the fonts
+    again (half a second per kernel); a copy of this list spares it.  It is built
+    in the same sandbox as the kernels, so its font paths are the sandbox's.  Empty
+    when it cannot be built: kernels then build their own, as before.
+    """
+    level = isolation_report().level
+    home = Path(tempfile.mkdtemp(prefix="nbsbx-fonts-"))
+    uid, lock = _claim_uid() if level == "bubblewrap+uid" else (None, None)
+    try:
+        if uid is not None:
+            os.chown(home, uid, uid)
+        code = "import matplotlib.font_manager"
+        if level == "none":
+            env = _kernel_env(str(home), str(home), os.path.dirname(sys.executable))
+            cmd = _command(level, [sys.executable, "-c", code], limits=_Limits(), uid=None, env=env, ro=[], rw=[])
+        else:
+            ro, python = _python_mounts()
+            env = _kernel_env(SANDBOX_HOME, "/", os.path.dirname(python))
+            cmd = _command(level, [python, "-c", code], limits=_Limits(), uid=uid, env=env, ro=ro,
+                           rw=[(str(home), SANDBOX_HOME)], chdir=SANDBOX_HOME)
+        try:
+            subprocess.run(cmd, capture_output=True, timeout=120, stdin=subprocess.DEVNULL, check=True,
+                           env={"PATH": SANDBOX_PATH} if level != "none" else env)
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        return {f.name: f.read_bytes() for f in (home / MPL_CACHE).glob("fontlist-*.json")}
+    finally:
+        if uid is not None:
+            _kill_processes_of(uid)
+        if lock is not None:
+            lock.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _seed_home(home: Path, uid: int | None) -> None:
+    """Put the prebuilt matplotlib font list into a kernel's empty HOME."""
+    files = _matplotlib_cache()
+    if not files:
+        return
+    folder = home / MPL_CACHE
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    if uid is not None:
+        for path in (home / ".cache", folder, *folder.iterdir()):
+            os.chown(path, uid, uid)
+
+
+# ------------------------------------------------------------ warm kernels
+
+ZYGOTE = Path(__file__).with_name("zygote.py")
+SANDBOX_ZYGOTE = "/opt/zygote.py"
+TEMPLATE_START_SECONDS = 120
+
+
+class _Template:
+    """A running ``grader.zygote`` template: kernels are forked from it, already warm.
+
+    It runs in a bubblewrap sandbox like a kernel's (same mounts, no network), as
+    root with the capabilities it needs to seal each fork; it never runs student
+    code.  Kernels' folders live in ``self.shared``, mounted at the same path.
+    """
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="nbsbx-warm-"))
+        self.shared = self.base / "kernels"
+        self.shared.mkdir()
+        self.socket = self.shared / "zygote.sock"
+        package = build_student_package(self.base / "course")
+        ro, python = _python_mounts()
+        env = _kernel_env(SANDBOX_HOME, SANDBOX_PACKAGE, os.path.dirname(python))
+        cmd = _bwrap("bubblewrap+uid", env, [*ro, (str(package), SANDBOX_PACKAGE), (str(ZYGOTE), SANDBOX_ZYGOTE)],
+                     [(str(self.shared), str(self.shared))], SANDBOX_HOME, _Limits(),
+                     caps="CAP_SYS_ADMIN,CAP_SETUID,CAP_SETGID,CAP_SETPCAP", tmpfs=(SANDBOX_HOME,))
+        self.log = (self.base / "zygote.log").open("wb")
+        self.proc = subprocess.Popen([*cmd, python, SANDBOX_ZYGOTE, str(self.socket)], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=self.log, env={"PATH": SANDBOX_PATH})
+        ready = self._wait_ready()
+        if ready is not None:
+            self.close()
+            raise RuntimeError(ready)
+
+    def _wait_ready(self) -> str | None:
+        import selectors
+
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            if not sel.select(TEMPLATE_START_SECONDS):
+                return f"no answer within {TEMPLATE_START_SECONDS} s"
+        line = self.proc.stdout.readline()
+        if line.strip() != b"ready":
+            self.proc.wait(timeout=10)
+            return (self.base / "zygote.log").read_text(errors="replace")[-500:] or f"exit status {self.proc.poll()}"
+        return None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def command(self, request: dict[str, Any]) -> list[str]:
+        """The kernel command's stand-in: a thin client that lives as long as its forked kernel."""
+        import json
+
+        from grader.zygote import ATTACH
+
+        return [sys.executable, "-I", "-S", "-c", ATTACH, str(self.socket), json.dumps(request)]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+_template_lock = threading.Lock()
+_template_state: dict[str, Any] = {}
+
+
+def _warm_template() -> _Template | None:
+    """This process's template (started on first use), or None when it cannot run here."""
+    with _template_lock:
+        if "failed" in _template_state:
+            return None
+        template = _template_state.get("template")
+        if template is not None and template.alive():
+            return template
+        if template is not None:
+            template.close()
+        try:
+            template = _template_state["template"] = _Template()
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            _template_state["failed"] = str(error)
+            print(f"WARNING: warm kernels are off, each kernel starts cold: {error}", file=sys.stderr)
+            return None
+        atexit.register(template.close)
+        return template
+
+
 # ------------------------------------------------------------ kernel manager
 
 
@@ -392,9 +545,17 @@ class SandboxKernelManager(AsyncKernelManager):
         config=True,
         help="Directory on the kernel's PYTHONPATH; None builds one with build_student_package().",
     )
+    warm = Bool(
+        True,
+        config=True,
+        help="Fork kernels from a template that has imported IPython, numpy, matplotlib and seaborn "
+        "(grader.zygote), sealed as a fresh sandbox is.  Needs the dedicated-uid sandbox and neither "
+        "workdir nor student_package; otherwise, or when the template cannot start, kernels start cold.",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._template: _Template | None = None
         self._base: Path | None = None
         self._work: Path | None = None
         self._sandbox_uid: int | None = None
@@ -421,6 +582,11 @@ class SandboxKernelManager(AsyncKernelManager):
         return True
 
     @property
+    def forked(self) -> bool:
+        """Whether the running kernel was forked from the warm template (else it started cold)."""
+        return self._template is not None
+
+    @property
     def sandbox_uid(self) -> int | None:
         """The uid the running kernel has, or None when it runs as the grader's uid."""
         return self._sandbox_uid
@@ -436,6 +602,8 @@ class SandboxKernelManager(AsyncKernelManager):
         parts.append(f"{self.memory_mb} MB")
         parts.append(f"{self.max_processes} processes" if level == "bubblewrap+uid" else "no process limit")
         parts.append(f"{self.cpu_seconds} s CPU")
+        if self.warm and level == "bubblewrap+uid":
+            parts.append("warm kernels")
         return ", ".join(parts)
 
     def _limits(self) -> _Limits:
@@ -443,7 +611,12 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def _prepare(self) -> None:
         """Make the per-kernel directories, claim a uid, point the connection at unix sockets."""
-        self._base = Path(tempfile.mkdtemp(prefix="nbsbx-"))
+        self._template = None
+        if self.warm and not self.workdir and not self.student_package and \
+                isolation_report().level == "bubblewrap+uid":
+            self._template = _warm_template()
+        # A warm kernel's folders must be inside the template's shared folder, which it sees.
+        self._base = Path(tempfile.mkdtemp(prefix="nbsbx-", dir=self._template.shared if self._template else None))
         run = self._base / "run"
         run.mkdir()
         self._work = Path(self.workdir) if self.workdir else self._base / "work"
@@ -460,6 +633,8 @@ class SandboxKernelManager(AsyncKernelManager):
                 self._sandbox_uid = self.uid
             os.chown(self._work, self._sandbox_uid, self._sandbox_uid)
             self._work.chmod(0o700)
+        if not self.workdir and self._template is None:  # a cold kernel's own empty HOME
+            _seed_home(self._work, self._sandbox_uid)
         self.transport = "ipc"
         self.ip = str(run / "kernel")
         self.connection_file = str(run / "kernel.json")
@@ -498,8 +673,8 @@ class SandboxKernelManager(AsyncKernelManager):
                 return  # the client's wait_for_ready reports the failed start
             await asyncio.sleep(0.01)
         run = Path(self.ip).parent
+        run.chmod(0o755)  # first: the kernel may still be looking up its connection file there
         os.chown(run, os.getuid(), os.getgid())
-        run.chmod(0o755)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         inner = super().format_kernel_cmd(extra_arguments)
@@ -509,6 +684,16 @@ class SandboxKernelManager(AsyncKernelManager):
             return _command(level, inner, limits=self._limits(), uid=None, env={}, ro=[], rw=[])
         python_ro, python = _python_mounts()
         run = str(self._base / "run")
+        if self._template is not None:
+            limits = self._limits()
+            return self._template.command({
+                "argv": inner[inner.index("-f"):],
+                "home": str(self._work), "run": run, "shared": str(self._template.shared),
+                "uid": self._sandbox_uid, "tmp_mb": limits.tmp_mb,
+                "limits": {"memory_mb": limits.memory_mb, "cpu_seconds": limits.cpu_seconds,
+                           "file_size_mb": limits.file_size_mb, "max_processes": limits.max_processes},
+                "env": _kernel_env(SANDBOX_HOME, SANDBOX_PACKAGE, os.path.dirname(python)),
+            })
         return _command(
             level,
             inner,

@@ -32,6 +32,8 @@ from grader.sandbox import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# Kernels forked from the warm template (grader.zygote) and kernels started cold must hold alike.
+WARM_AND_COLD = pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 INSTALL = "install bubblewrap (apt-get install bubblewrap) and run the tests as root, as CI does"
 
 
@@ -78,6 +80,8 @@ async def sandbox(**traits) -> AsyncIterator[Kernel]:
     kc.start_channels()
     try:
         await kc.wait_for_ready(timeout=60)
+        if "warm" in traits:  # a warm kernel that quietly started cold would test nothing
+            assert km.forked == traits["warm"], "the kernel did not start the way the test asked for"
         yield Kernel(km, kc)
     finally:
         kc.stop_channels()
@@ -100,8 +104,9 @@ def test_bubblewrap_with_a_dedicated_uid_is_in_force():
     report = require_sandbox()
     assert report.warnings == []
     assert SandboxKernelManager().describe() == (
-        "isolation: bubblewrap+uid, uid 61000+, no network, 2048 MB, 64 processes, 600 s CPU"
+        "isolation: bubblewrap+uid, uid 61000+, no network, 2048 MB, 64 processes, 600 s CPU, warm kernels"
     )
+    assert SandboxKernelManager(warm=False).describe().endswith("600 s CPU")
 
 
 def test_student_package_holds_the_plots_only(tmp_path):
@@ -201,15 +206,92 @@ def test_only_the_workdir_is_writable_and_the_course_is_not_mounted(tmp_path):
     assert inside_repo <= {str(ROOT / ".venv")}
 
 
+SEALED = """
+    import json, os, sys
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+    print(json.dumps({
+        "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+        "caps": {k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
+        "no_new_privs": status["NoNewPrivs"].strip(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "home": sorted(os.listdir(os.path.expanduser("~"))), "tmp": sorted(os.listdir("/tmp")),
+        "numpy_preloaded": "numpy" in sys.modules,
+    }))
+    open(os.path.expanduser("~/left-by-the-last-student"), "w").close()
+    open("/tmp/left-by-the-last-student", "w").close()
+"""
+
+
 @pytest.mark.slow
-def test_no_network_not_even_the_graders_loopback():
+@WARM_AND_COLD
+def test_kernel_is_sealed_unprivileged_and_starts_clean(warm):
+    """Dedicated uid, no capability at all, no_new_privs, alone in its PID namespace; nothing of the last kernel."""
+
+    async def scenario() -> list[dict]:
+        facts = []
+        for _ in range(2):
+            async with sandbox(warm=warm) as kernel:
+                facts.append(await kernel.facts(SEALED))
+        return facts
+
+    for facts in asyncio.run(scenario()):
+        assert facts["uid"] >= 61000 and facts["gid"] == facts["uid"] and facts["groups"] == []
+        assert set(facts["caps"].values()) == {"0000000000000000"}, facts["caps"]
+        assert facts["no_new_privs"] == "1"
+        assert facts["pids"] == [1, 2]
+        assert "left-by-the-last-student" not in facts["home"] + facts["tmp"]
+        assert facts["numpy_preloaded"] is warm
+
+
+@pytest.mark.slow
+def test_warm_kernel_sees_neither_the_template_nor_other_kernels():
+    """Every warm kernel's folders sit side by side in the template's folder: each sees only its own."""
+
+    async def scenario() -> tuple[dict, Path, Path]:
+        async with sandbox(warm=True) as neighbour, sandbox(warm=True) as kernel:
+            template = kernel.km._template
+            mine, theirs = Path(kernel.km.connection_file).parent, Path(neighbour.km.connection_file).parent
+            (theirs.parent / "work" / "secret.txt").write_text("the neighbour's work")
+            facts = await kernel.facts(f"""
+                import json, os, socket
+                shared = {str(template.shared)!r}
+                seen = sorted(os.listdir(shared))
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect({str(template.socket)!r})
+                    reached = True
+                except OSError:
+                    reached = False
+                written = []
+                for path in (shared + "/x", {str(mine.parent)!r} + "/x", "/opt/course/grader/x", "/opt/zygote.py"):
+                    try:
+                        open(path, "a").close()
+                        written.append(path)
+                    except OSError:
+                        pass
+                print(json.dumps({{"seen": seen, "reached": reached, "written": written,
+                                   "neighbour": os.path.exists({str(theirs.parent / "work" / "secret.txt")!r}),
+                                   "own_run": sorted(os.listdir({str(mine)!r}))}}))
+            """)
+            return facts, mine, theirs
+
+    facts, mine, theirs = asyncio.run(scenario())
+    assert facts["seen"] == [mine.parent.name], "only the way to its own socket folder"
+    assert not facts["reached"], "the template's socket is out of reach"
+    assert facts["written"] == []
+    assert not facts["neighbour"]
+    assert "kernel.json" in facts["own_run"]
+
+
+@pytest.mark.slow
+@WARM_AND_COLD
+def test_no_network_not_even_the_graders_loopback(warm):
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
 
         async def scenario() -> str | None:
-            async with sandbox() as kernel:
+            async with sandbox(warm=warm) as kernel:
                 _, error = await kernel.run(f"""
                     import socket
                     socket.create_connection(("127.0.0.1", {port}), timeout=5).close()
@@ -220,9 +302,10 @@ def test_no_network_not_even_the_graders_loopback():
 
 
 @pytest.mark.slow
-def test_fork_bomb_hits_the_process_limit():
+@WARM_AND_COLD
+def test_fork_bomb_hits_the_process_limit(warm):
     async def scenario() -> tuple[dict, str]:
-        async with sandbox(max_processes=40) as kernel:
+        async with sandbox(max_processes=40, warm=warm) as kernel:
             facts = await kernel.facts("""
                 import json, subprocess
                 procs, failures = [], 0
@@ -246,9 +329,10 @@ def test_fork_bomb_hits_the_process_limit():
 
 
 @pytest.mark.slow
-def test_memory_bomb_raises_memory_error_and_the_kernel_survives():
+@WARM_AND_COLD
+def test_memory_bomb_raises_memory_error_and_the_kernel_survives(warm):
     async def scenario() -> list[tuple[str, str | None]]:
-        async with sandbox(memory_mb=1024) as kernel:
+        async with sandbox(memory_mb=1024, warm=warm) as kernel:
             return [
                 await kernel.run("import numpy as np\nx = np.ones(10**10)"),
                 await kernel.run("y = np.ones(2 * 2**30 // 8)"),  # 2 GB: fits the machine, not the limit
@@ -261,9 +345,10 @@ def test_memory_bomb_raises_memory_error_and_the_kernel_survives():
 
 
 @pytest.mark.slow
-def test_cpu_limit_ends_a_runaway_kernel():
+@WARM_AND_COLD
+def test_cpu_limit_ends_a_runaway_kernel(warm):
     async def scenario() -> bool:
-        async with sandbox(cpu_seconds=2) as kernel:
+        async with sandbox(cpu_seconds=2, warm=warm) as kernel:
             kernel.kc.execute("while True:\n    pass")
             for _ in range(100):
                 if not await kernel.km.is_alive():
@@ -275,9 +360,10 @@ def test_cpu_limit_ends_a_runaway_kernel():
 
 
 @pytest.mark.slow
-def test_background_processes_are_gone_after_shutdown():
+@WARM_AND_COLD
+def test_background_processes_are_gone_after_shutdown(warm):
     async def scenario() -> tuple[int, list[str], list[str]]:
-        async with sandbox() as kernel:
+        async with sandbox(warm=warm) as kernel:
             await kernel.run("""
                 import os, subprocess
                 subprocess.Popen(["sleep", "1000"], start_new_session=True)
@@ -300,9 +386,10 @@ def test_background_processes_are_gone_after_shutdown():
 
 
 @pytest.mark.slow
-def test_killing_its_parent_or_everything_spares_the_grader():
+@WARM_AND_COLD
+def test_killing_its_parent_or_everything_spares_the_grader(warm):
     async def scenario() -> tuple[str, int]:
-        async with sandbox() as kernel:
+        async with sandbox(warm=warm) as kernel:
             out, _ = await kernel.run(
                 "import os, signal\nprint(os.getppid())\nos.kill(os.getppid(), signal.SIGKILL)"
             )
@@ -318,14 +405,15 @@ def test_killing_its_parent_or_everything_spares_the_grader():
 
 
 @pytest.mark.slow
-def test_concurrent_sandboxes_get_their_own_uid_and_see_only_themselves():
+@WARM_AND_COLD
+def test_concurrent_sandboxes_get_their_own_uid_and_see_only_themselves(warm):
     code = """
         import json, os
         print(json.dumps({"uid": os.getuid(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}))
     """
 
     async def one() -> dict:
-        async with sandbox() as kernel:
+        async with sandbox(warm=warm) as kernel:
             return await kernel.facts(code)
 
     async def both() -> list[dict]:
