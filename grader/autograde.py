@@ -6,23 +6,28 @@
 2. Sanitize every ``submitted/<student>/<assignment>/`` folder
    (``grader.sanitize``) into ``build/grading/staged/``; the submitted
    folders are only read.  Scan each for tampering (``grader.integrity``).
-3. Execute the staged notebooks in parallel, one worker process per
-   submission, each under a wall-clock limit: nbgrader's sanitizing
-   preprocessors, then ``grader.trusted.TrustedExecute`` in a sandboxed
-   kernel.  A worker that crashes or runs out of time gives that submission
-   zero with the reason; the others go on.
-4. Record: one ``nbgrader autograde`` process replays the executed notebooks
-   (no kernel) and writes the gradebook and ``autograded/``, so gradebook
-   writes are serial and the grades are those of a serial run.
-5. Print a summary: graded, failed with reason, flagged for review; write
-   ``build/grading/summary.json`` and ``build/grading/integrity.md``.
+3. Grade the staged notebooks in parallel, one submission at a time per
+   worker process, each under a wall-clock limit.  A worker first executes:
+   nbgrader's sanitizing preprocessors, then ``grader.trusted.TrustedExecute``
+   in a sandboxed kernel, which writes the executed outputs to
+   ``build/grading/executed/``.  Then it records: nbgrader's own Autograde
+   converter replays those outputs (no kernel) and writes the gradebook and
+   ``autograded/``, holding a lock on the gradebook, so gradebook writes are
+   serial and the grades are those of a serial run.  A worker that crashes or
+   runs out of time is replaced, and the new one records zero for that
+   submission, with the reason; the others go on.
+4. Print a summary: graded, failed with reason, flagged for review; write
+   ``build/grading/summary.json``, ``build/grading/integrity.md`` and one
+   nbgrader log per student in ``build/grading/logs/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
+import logging
 import os
 import queue
 import shutil
@@ -42,6 +47,8 @@ from grader import integrity
 from grader.course import ASSIGNMENT, NOTEBOOK
 
 NOTEBOOK_ID = NOTEBOOK.removesuffix(".ipynb")
+WARNED: set[str] = set()  # worker warnings already shown
+RECORD_TIMEOUT = 300  # seconds to record a failed submission's zero (no kernel runs)
 KEEP_BACKUPS = 10
 
 
@@ -102,6 +109,51 @@ def execute_one(root: Path, staged: Path, out: Path, student: str) -> None:
     out.write_text(json.dumps(replay_record(nb)), encoding="utf-8")
 
 
+@contextlib.contextmanager
+def gradebook_lock(root: Path):
+    """Exclusive, across processes, for as long as one submission is being recorded."""
+    path = root / "build" / "grading" / "gradebook.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str) -> None:
+    """Worker: nbgrader's Autograde converter for one student, replaying its executed record.
+
+    It writes ``autograded/<student>/`` and the gradebook, as ``nbgrader autograde
+    --create --force`` does for that student; its log goes to build/grading/logs/.
+    """
+    from nbgrader.converters import Autograde, NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+
+    config = _config(root)
+    config.CourseDirectory.submitted_directory = str(staged_dir)
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    config.CourseDirectory.student_id = student
+    config.Autograde.create_student = True
+    config.BaseConverter.force = True
+    config.TrustedExecute.replay_dir = str(replay_dir)
+    logs = root / "build" / "grading" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger(f"nbgrader.autograde.{student}")
+    log.propagate = False
+    log.setLevel(logging.WARNING)
+    handler = logging.FileHandler(logs / f"{student}.log", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    log.addHandler(handler)
+    try:
+        converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=log)
+        with gradebook_lock(root):
+            converter.start()
+    except NbGraderException as exc:
+        raise RuntimeError(f"nbgrader could not record it ({exc}); see {logs / (student + '.log')}") from None
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
 def failed_record(root: Path, staged: Path, student: str, reason: str) -> dict:
     """A replay record giving every test cell an error naming ``reason``."""
     from grader.trusted import TEST_IDS, replay_record
@@ -152,10 +204,11 @@ class Worker:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)  # the process ended
 
-    def grade(self, student: str, staged: Path, out: Path, timeout: float) -> str | None:
-        """Grade one submission; None on success, else why it failed (the worker is then replaced)."""
+    def grade(self, student: str, staged: Path, out: Path, timeout: float, fail: str | None = None) -> str | None:
+        """Grade one submission (or record ``fail`` for it); None on success, else why it failed."""
         try:
-            self.proc.stdin.write(json.dumps([student, str(staged), str(out)]) + "\n")
+            job = {"student": student, "staged": str(staged), "out": str(out), "fail": fail}
+            self.proc.stdin.write(json.dumps(job) + "\n")
             self.proc.stdin.flush()
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
@@ -165,7 +218,12 @@ class Worker:
         if line is None:
             return "the grading worker died"
         status, _, detail = line.partition(" ")
-        return None if status == "ok" else (detail or "the grading worker failed")
+        if status == "ok":
+            if detail and detail not in WARNED:  # e.g. warm kernels could not start: say so once
+                WARNED.add(detail)
+                tqdm.write(f"WARNING: {detail}", file=sys.stderr)
+            return None
+        return detail or "the grading worker failed"
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -173,8 +231,19 @@ class Worker:
         self.proc.wait()
 
 
+def sandbox_warnings() -> str:
+    """What a worker has to say about its kernels (one line; empty when all is as described)."""
+    from grader.sandbox import warm_failure
+
+    failure = warm_failure()
+    return f"warm kernels are off in a worker, kernels start cold: {failure}"[:300] if failure else ""
+
+
 def serve(root: Path) -> int:
-    """Worker loop: one JSON line [student, staged, out] in, one line "ok" / "error <why>" out.
+    """Worker loop: one JSON job per line in, one line "ok" / "error <why>" out.
+
+    A job {"student", "staged", "out"} executes the staged notebook into ``out`` and records it;
+    with "fail": <reason> it records zero for every test, giving the reason, without executing.
 
     The protocol keeps private copies of stdin and stdout; fds 0 and 1 become /dev/null, so a
     kernel started here (and the student code in it) can neither read nor forge the driver's lines.
@@ -185,10 +254,16 @@ def serve(root: Path) -> int:
     os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the worker
     for line in requests:
-        student, staged, out = json.loads(line)
+        job = json.loads(line)
+        student, staged, out = job["student"], Path(job["staged"]), Path(job["out"])
         try:
-            execute_one(root, Path(staged), Path(out), student)
-            replies.write("ok\n")
+            if job.get("fail"):
+                out.write_text(json.dumps(failed_record(root, staged, student, job["fail"])), encoding="utf-8")
+            else:
+                execute_one(root, staged, out, student)
+            record_one(root, staged.parents[2], out.parent, student)
+            cold = sandbox_warnings()
+            replies.write(f"ok {cold}\n" if cold else "ok\n")
         except Exception as exc:  # noqa: BLE001 -- reported to the driver, which records it
             first = str(exc).splitlines()[0][:300] if str(exc) else ""
             replies.write(f"error {type(exc).__name__}: {first}\n")
@@ -214,14 +289,21 @@ def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[s
                     return
                 out = replay_dir / f"{student}.json"
                 out.unlink(missing_ok=True)
+                staged = staged_dir / student / ASSIGNMENT / NOTEBOOK
                 start = time.monotonic()
-                failure = worker.grade(student, staged_dir / student / ASSIGNMENT / NOTEBOOK, out, timeout)
-                if failure is None and not out.exists():
-                    failure = "the grading worker wrote no result"
+                failure = outcomes[student].failure  # the sanitizer found no usable notebook
+                if failure is None:
+                    failure = worker.grade(student, staged, out, timeout)
+                    if failure:  # the worker is in an unknown state: replace it
+                        worker.stop()
+                        worker = Worker(root)
+                recorded = None
                 if failure:
-                    worker.stop()
-                    worker = Worker(root)
-                done.put((student, failure, time.monotonic() - start))
+                    recorded = worker.grade(student, staged, out, RECORD_TIMEOUT, fail=failure)
+                    if recorded:
+                        worker.stop()
+                        worker = Worker(root)
+                done.put((student, failure, recorded, time.monotonic() - start))
         finally:
             worker.stop()
 
@@ -230,27 +312,17 @@ def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[s
         thread.start()
     with tqdm(total=len(outcomes), unit="submission", desc="grading", file=sys.stderr, disable=None) as bar:
         for _ in range(len(outcomes)):
-            student, failure, seconds = done.get()
+            student, failure, unrecorded, seconds = done.get()
             outcome = outcomes[student]
             outcome.seconds = seconds
             if failure:
                 outcome.failure = failure
-                record = failed_record(root, staged_dir / student / ASSIGNMENT / NOTEBOOK, student, failure)
-                (replay_dir / f"{student}.json").write_text(json.dumps(record), encoding="utf-8")
+            if unrecorded:
+                outcome.failure = f"{failure}; and recording that failed too: {unrecorded}"
             bar.set_postfix_str(f"{student}: {'FAILED' if failure else 'ok'}", refresh=False)
             bar.update()
     for thread in threads:
         thread.join()
-
-
-def record(root: Path, staged_dir: Path, replay_dir: Path, log: Path) -> int:
-    """One nbgrader autograde process: replays the executed notebooks and writes the gradebook."""
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--force",
-           f"--CourseDirectory.submitted_directory={staged_dir}",
-           f"--TrustedExecute.replay_dir={replay_dir}", "--log-level=WARN"]
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    with log.open("w", encoding="utf-8") as fh:
-        return subprocess.run(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT).returncode
 
 
 def summary(outcomes: dict[str, Outcome], scores: dict[str, float]) -> str:
@@ -319,16 +391,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s", flush=True)
     phase = time.monotonic()
     execute_all(root, staged_dir, replay_dir, outcomes, args.workers, args.timeout)
-    print(f"executed in {time.monotonic() - phase:.1f} s", flush=True)
-    phase = time.monotonic()
-    status = record(root, staged_dir, replay_dir, work / "nbgrader.log")
-    print(f"recorded in the gradebook by nbgrader autograde in {time.monotonic() - phase:.1f} s", flush=True)
-    if status != 0:
-        print(f"nbgrader autograde reported errors (status {status}); see {work / 'nbgrader.log'}")
+    print(f"executed and recorded in {time.monotonic() - phase:.1f} s", flush=True)
     scores = scores_from_gradebook(root)
-    for student in students:
-        if student not in scores and not outcomes[student].failure:
-            outcomes[student].failure = f"not in the gradebook after nbgrader autograde; see {work / 'nbgrader.log'}"
+    missing = [s for s in students if s not in scores]
+    for student in missing:
+        outcomes[student].failure = (outcomes[student].failure or "not graded") + \
+            f"; not in the gradebook, see {work / 'logs' / (student + '.log')}"
     elapsed = time.monotonic() - start
     (work / "integrity.md").write_text(integrity.report({o.student: o.flags for o in outcomes.values()}),
                                        encoding="utf-8")
@@ -339,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(outcomes, scores))
     print(f"{len(students)} submissions in {elapsed:.1f} s with {args.workers} worker(s); "
           f"integrity report: {(work / 'integrity.md').relative_to(root)}")
-    return 0 if status == 0 else 1
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":

@@ -494,6 +494,12 @@ _template_lock = threading.Lock()
 _template_state: dict[str, Any] = {}
 
 
+def warm_failure() -> str | None:
+    """Why this process's warm template could not start, if it could not."""
+    failure = _template_state.get("failed")
+    return " ".join(failure.split()) if failure else None
+
+
 def _warm_template() -> _Template | None:
     """This process's template (started on first use), or None when it cannot run here."""
     with _template_lock:

@@ -283,6 +283,25 @@ def test_warm_kernel_sees_neither_the_template_nor_other_kernels():
 
 
 @pytest.mark.slow
+def test_a_template_that_cannot_start_means_cold_kernels_and_a_reason(tmp_path, monkeypatch):
+    from grader import sandbox as module
+
+    broken = tmp_path / "zygote.py"
+    broken.write_text("import sys\nsys.exit('no template today')\n")
+    monkeypatch.setattr(module, "ZYGOTE", broken)
+    monkeypatch.setattr(module, "_template_state", {})
+
+    async def scenario() -> tuple[bool, str]:
+        async with sandbox() as kernel:
+            out, _ = await kernel.run("print('cold but working')")
+            return kernel.km.forked, out
+
+    forked, out = asyncio.run(scenario())
+    assert not forked and out == "cold but working\n"
+    assert "no template today" in module.warm_failure()
+
+
+@pytest.mark.slow
 @WARM_AND_COLD
 def test_no_network_not_even_the_graders_loopback(warm):
     with socket.socket() as server:
