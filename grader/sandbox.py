@@ -450,7 +450,8 @@ class _Template:
         cmd = _bwrap("bubblewrap+uid", env, [*ro, (str(package), SANDBOX_PACKAGE), (str(ZYGOTE), SANDBOX_ZYGOTE)],
                      [(str(self.shared), str(self.shared))], SANDBOX_HOME, _Limits(),
                      caps="CAP_SYS_ADMIN,CAP_SETUID,CAP_SETGID,CAP_SETPCAP", tmpfs=(SANDBOX_HOME,))
-        self.log = (self.base / "zygote.log").open("wb")
+        # 0600: a kernel inherits this file as its stderr and must not reopen it to read the others' lines.
+        self.log = os.fdopen(os.open(self.base / "zygote.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         self.proc = subprocess.Popen([*cmd, python, SANDBOX_ZYGOTE, str(self.socket)], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self.log, env={"PATH": SANDBOX_PATH})
         ready = self._wait_ready()

@@ -268,7 +268,19 @@ def test_warm_kernel_sees_neither_the_template_nor_other_kernels():
                         written.append(path)
                     except OSError:
                         pass
-                print(json.dumps({{"seen": seen, "reached": reached, "written": written,
+                log = "not inherited"  # its original stderr is the template's log: writable, never readable
+                for fd in os.listdir("/proc/self/fd"):
+                    try:
+                        target = os.readlink(f"/proc/self/fd/{{fd}}")
+                    except OSError:  # the listing's own descriptor, closed by now
+                        continue
+                    if target.endswith("zygote.log"):
+                        try:
+                            open(f"/proc/self/fd/{{fd}}").read()
+                            log = "read"
+                        except OSError:
+                            log = "closed"
+                print(json.dumps({{"seen": seen, "reached": reached, "written": written, "log": log,
                                    "neighbour": os.path.exists({str(theirs.parent / "work" / "secret.txt")!r}),
                                    "own_run": sorted(os.listdir({str(mine)!r}))}}))
             """)
@@ -279,6 +291,7 @@ def test_warm_kernel_sees_neither_the_template_nor_other_kernels():
     assert not facts["reached"], "the template's socket is out of reach"
     assert facts["written"] == []
     assert not facts["neighbour"]
+    assert facts["log"] == "closed"
     assert "kernel.json" in facts["own_run"]
 
 
