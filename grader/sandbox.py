@@ -431,6 +431,20 @@ SANDBOX_ZYGOTE = "/opt/zygote.py"
 TEMPLATE_START_SECONDS = 120
 
 
+def _remove_stale_templates() -> None:
+    """Delete the folders of templates whose grading process is gone (killed before it could clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob("nbsbx-warm-*-*"):
+        owner = folder.name.split("-")[2]
+        if not owner.isdigit() or folder.stat().st_uid != os.geteuid():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
 class _Template:
     """A running ``grader.zygote`` template: kernels are forked from it, already warm.
 
@@ -440,7 +454,8 @@ class _Template:
     """
 
     def __init__(self) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="nbsbx-warm-"))
+        _remove_stale_templates()
+        self.base = Path(tempfile.mkdtemp(prefix=f"nbsbx-warm-{os.getpid()}-"))
         self.shared = self.base / "kernels"
         self.shared.mkdir()
         self.socket = self.shared / "zygote.sock"

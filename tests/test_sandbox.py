@@ -115,6 +115,28 @@ def test_student_package_holds_the_plots_only(tmp_path):
     assert sorted(p.name for p in (tmp_path / "grader").iterdir()) == ["__init__.py", "plots.py"]
 
 
+def test_folders_of_templates_whose_grader_died_are_removed():
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from grader.sandbox import _remove_stale_templates
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = Path(tempfile.mkdtemp(prefix=f"nbsbx-warm-{gone.pid}-"))
+    (dead / "kernels").mkdir()
+    alive = Path(tempfile.mkdtemp(prefix=f"nbsbx-warm-{os.getpid()}-"))
+    try:
+        _remove_stale_templates()
+        assert not dead.exists()
+        assert alive.exists()
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        alive.rmdir()
+
+
 # ------------------------------------------------------------------ kernels
 
 
