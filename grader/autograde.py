@@ -225,7 +225,14 @@ class Worker:
             return None
         return detail or "the grading worker failed"
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0) -> None:
+        """End the worker: given ``grace`` seconds, it may finish and clean up (its warm template's
+        folder); a worker stuck on a submission is killed at once, with everything it started."""
+        if grace:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # end of jobs: the worker returns from serve()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=grace)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
@@ -277,7 +284,7 @@ def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[s
     todo: queue.Queue[str] = queue.Queue()
     for student in outcomes:
         todo.put(student)
-    done: queue.Queue[tuple[str, str | None, float]] = queue.Queue()
+    done: queue.Queue[tuple[str, str | None, str | None, float]] = queue.Queue()
 
     def slot() -> None:
         worker = Worker(root)
@@ -305,7 +312,7 @@ def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[s
                         worker = Worker(root)
                 done.put((student, failure, recorded, time.monotonic() - start))
         finally:
-            worker.stop()
+            worker.stop(grace=30)
 
     threads = [threading.Thread(target=slot, daemon=True) for _ in range(min(workers, len(outcomes)))]
     for thread in threads:

@@ -38,6 +38,7 @@ import fcntl
 import functools
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -382,7 +383,7 @@ def _matplotlib_cache() -> dict[str, bytes]:
     when it cannot be built: kernels then build their own, as before.
     """
     level = isolation_report().level
-    home = Path(tempfile.mkdtemp(prefix="nbsbx-fonts-"))
+    home = Path(tempfile.mkdtemp(prefix=f"nbsbx-fonts-{os.getpid()}-"))
     uid, lock = _claim_uid() if level == "bubblewrap+uid" else (None, None)
     try:
         if uid is not None:
@@ -431,14 +432,21 @@ SANDBOX_ZYGOTE = "/opt/zygote.py"
 TEMPLATE_START_SECONDS = 120
 
 
-def _remove_stale_templates() -> None:
-    """Delete the folders of templates whose grading process is gone (killed before it could clean up)."""
-    for folder in Path(tempfile.gettempdir()).glob("nbsbx-warm-*-*"):
-        owner = folder.name.split("-")[2]
-        if not owner.isdigit() or folder.stat().st_uid != os.geteuid():
+STALE = re.compile(r"nbsbx-(?:warm-|fonts-)?(\d+)-")
+
+
+def _remove_stale_folders() -> None:
+    """Delete sandbox folders whose grading process is gone (killed before it could clean up).
+
+    Top-level sandbox folders carry their process's pid: ``nbsbx-<pid>-*`` for a cold
+    kernel, ``nbsbx-warm-<pid>-*`` for a template and the warm kernels inside it.
+    """
+    for folder in Path(tempfile.gettempdir()).glob("nbsbx-*"):
+        match = STALE.match(folder.name)
+        if match is None or not folder.is_dir() or folder.stat().st_uid != os.geteuid():
             continue
         try:
-            os.kill(int(owner), 0)
+            os.kill(int(match.group(1)), 0)
         except ProcessLookupError:
             shutil.rmtree(folder, ignore_errors=True)
         except PermissionError:  # alive, another user's
@@ -454,7 +462,7 @@ class _Template:
     """
 
     def __init__(self) -> None:
-        _remove_stale_templates()
+        _remove_stale_folders()
         self.base = Path(tempfile.mkdtemp(prefix=f"nbsbx-warm-{os.getpid()}-"))
         self.shared = self.base / "kernels"
         self.shared.mkdir()
@@ -637,8 +645,11 @@ class SandboxKernelManager(AsyncKernelManager):
         if self.warm and not self.workdir and not self.student_package and \
                 isolation_report().level == "bubblewrap+uid":
             self._template = _warm_template()
-        # A warm kernel's folders must be inside the template's shared folder, which it sees.
-        self._base = Path(tempfile.mkdtemp(prefix="nbsbx-", dir=self._template.shared if self._template else None))
+        if self._template is None:
+            _remove_stale_folders()
+            self._base = Path(tempfile.mkdtemp(prefix=f"nbsbx-{os.getpid()}-"))
+        else:  # a warm kernel's folders must be inside the template's shared folder, which it sees
+            self._base = Path(tempfile.mkdtemp(prefix="nbsbx-", dir=self._template.shared))
         run = self._base / "run"
         run.mkdir()
         self._work = Path(self.workdir) if self.workdir else self._base / "work"

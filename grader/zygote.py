@@ -22,8 +22,8 @@ starts in the kernel's place behaves like the kernel process itself
 (``ATTACH``).
 
 This file runs as a script inside the sandbox (``python zygote.py SOCKET``),
-with only the standard library before the preloads: it is not imported by the
-grader.
+with only the standard library before the preloads; the grader imports nothing
+from it but ``ATTACH``.
 """
 
 from __future__ import annotations

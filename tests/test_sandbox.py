@@ -115,25 +115,26 @@ def test_student_package_holds_the_plots_only(tmp_path):
     assert sorted(p.name for p in (tmp_path / "grader").iterdir()) == ["__init__.py", "plots.py"]
 
 
-def test_folders_of_templates_whose_grader_died_are_removed():
+def test_sandbox_folders_whose_grader_died_are_removed():
     import os
     import shutil
     import subprocess
     import tempfile
 
-    from grader.sandbox import _remove_stale_templates
+    from grader.sandbox import _remove_stale_folders
 
     gone = subprocess.Popen(["true"])
     gone.wait()
-    dead = Path(tempfile.mkdtemp(prefix=f"nbsbx-warm-{gone.pid}-"))
-    (dead / "kernels").mkdir()
+    dead = [Path(tempfile.mkdtemp(prefix=f"nbsbx-{kind}{gone.pid}-")) for kind in ("", "warm-", "fonts-")]
+    (dead[1] / "kernels").mkdir()
     alive = Path(tempfile.mkdtemp(prefix=f"nbsbx-warm-{os.getpid()}-"))
     try:
-        _remove_stale_templates()
-        assert not dead.exists()
+        _remove_stale_folders()
+        assert [folder.exists() for folder in dead] == [False] * 3
         assert alive.exists()
     finally:
-        shutil.rmtree(dead, ignore_errors=True)
+        for folder in dead:
+            shutil.rmtree(folder, ignore_errors=True)
         alive.rmdir()
 
 
