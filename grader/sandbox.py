@@ -502,9 +502,7 @@ class _Template:
         """The kernel command's stand-in: a thin client that lives as long as its forked kernel."""
         import json
 
-        from grader.zygote import ATTACH
-
-        return [sys.executable, "-I", "-S", "-c", ATTACH, str(self.socket), json.dumps(request)]
+        return [sys.executable, "-I", "-S", str(ZYGOTE), "attach", str(self.socket), json.dumps(request)]
 
     def close(self) -> None:
         if self.proc.poll() is None:

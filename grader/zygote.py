@@ -19,11 +19,12 @@ The template talks to the grader over a unix socket in that folder: one JSON
 request per connection; the connection stays open for the life of the kernel
 and closing it kills the kernel, so the thin client that ``grader.sandbox``
 starts in the kernel's place behaves like the kernel process itself
-(``ATTACH``).
+(``attach``).
 
-This file runs as a script inside the sandbox (``python zygote.py SOCKET``),
-with only the standard library before the preloads; the grader imports nothing
-from it but ``ATTACH``.
+This file runs as a script: inside the sandbox as the template (``python
+zygote.py SOCKET``), and on the grader's side as the stand-in (``python -I -S
+zygote.py attach SOCKET REQUEST``); only the standard library is imported before
+the template's preloads.  The grader never imports it.
 """
 
 from __future__ import annotations
@@ -52,22 +53,6 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 HOME = "/home/student"
 PRELOAD = ("numpy", "pandas", "matplotlib.pyplot", "seaborn", "grader.plots", "ipykernel.kernelapp",
            "ipykernel.ipkernel", "IPython.core.interactiveshell")
-
-# The kernel command's stand-in on the grader's side: run with ``python -I -S -c ATTACH SOCKET REQUEST``.
-# It asks the template for a kernel and lives exactly as long as that kernel; killing it kills the kernel.
-ATTACH = r"""
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-reply = b""
-while not reply.endswith(b"\n"):
-    chunk = s.recv(64)
-    if not chunk:
-        sys.exit(70)
-    reply += chunk
-sys.exit(int(reply) if reply.strip().lstrip(b"-").isdigit() else 70)
-"""
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -153,14 +138,22 @@ def _reap(kernel: int) -> int:
             return os.waitstatus_to_exitcode(status)
 
 
-def _serve_one(conn: socket.socket) -> None:
-    """A forked child: read the request, start the kernel in new namespaces, report its exit."""
+def _read_line(conn: socket.socket) -> bytes | None:
+    """One newline-terminated message, or None when the other side hung up first."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)
         if not chunk:
-            os._exit(0)
+            return None
         data += chunk
+    return data
+
+
+def _serve_one(conn: socket.socket) -> None:
+    """A forked child: read the request, start the kernel in new namespaces, report its exit."""
+    data = _read_line(conn)
+    if data is None:
+        os._exit(0)
     request = json.loads(data)
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     init = os.fork()
@@ -230,5 +223,20 @@ def main(path: str) -> None:
         conn.close()
 
 
+def attach(path: str, request: str) -> int:
+    """The kernel command's stand-in on the grader's side (``python -I -S zygote.py attach SOCKET REQUEST``).
+
+    Asks the template for a kernel and lives exactly as long as it: its exit status is the
+    kernel's, and killing it hangs up, which kills the kernel.
+    """
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+    conn.sendall(request.encode() + b"\n")
+    reply = (_read_line(conn) or b"").strip()
+    return int(reply) if reply.lstrip(b"-").isdigit() else 70
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "attach":
+        sys.exit(attach(sys.argv[2], sys.argv[3]))
     main(sys.argv[1])
