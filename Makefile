@@ -11,7 +11,7 @@ NBGRADER   := $(VENV)/bin/nbgrader
 STAMP      := $(VENV)/.installed
 
 .PHONY: help demo install release validate sample-class autograde feedback grades \
-        bench html lab test test-fast test-browser lint clean-notebooks check-clean check-release clean
+        bench html lab student-wheel student-env test test-fast test-browser lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,33 +30,39 @@ release: $(STAMP)  ## Generate the student release from source/ (nbgrader genera
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
 
 validate: $(STAMP)  ## The source passes every test; the release fails every graded cell
-	$(PYTHON) -m grader.validate source/$(ASSIGNMENT)/exercises.ipynb
-	$(PYTHON) -m grader.validate --invert release/$(ASSIGNMENT)/exercises.ipynb
+	$(PYTHON) -m grader.publish.validate source/$(ASSIGNMENT)/exercises.ipynb
+	$(PYTHON) -m grader.publish.validate --invert release/$(ASSIGNMENT)/exercises.ipynb
 
 sample-class: $(STAMP)  ## Build submitted/ from the source notebook and the wrong-implementation bank
-	$(PYTHON) -m grader.sample_class --out submitted
+	$(PYTHON) -m grader.publish.sample_class --out submitted
 
 # generate_assignment first: autograde restores test cells from the source
 # cells it records in gradebook.db, which a fresh clone does not have yet.
-autograde: $(STAMP)  ## Grade submitted/: sanitized, sandboxed, trusted, parallel (grader.autograde)
+autograde: $(STAMP)  ## Grade submitted/: sanitized, sandboxed, trusted, parallel (grader.grading.autograde)
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=WARN
-	$(PYTHON) -m grader.autograde
+	$(PYTHON) -m grader.grading.autograde
 
-bench: $(STAMP)  ## Time grader.autograde against stock serial nbgrader autograde on a class of 40
-	$(PYTHON) -m grader.bench --students 40
+bench: $(STAMP)  ## Time grader.grading.autograde against stock serial nbgrader autograde on a class of 40
+	$(PYTHON) -m grader.publish.bench --students 40
 
 feedback: $(STAMP)  ## Write HTML feedback per student into feedback/
 	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force
 
 grades: $(STAMP)  ## Export grades.csv and grades_by_exercise.csv, print the grade table
 	$(NBGRADER) export --to grades.csv
-	$(PYTHON) -m grader.report --csv grades_by_exercise.csv
+	$(PYTHON) -m grader.publish.report --csv grades_by_exercise.csv
 
 html: $(STAMP)  ## Build the course web site into site/ (lesson, exercises, instructor solutions; works offline)
-	$(PYTHON) -m grader.site build --out site
+	$(PYTHON) -m grader.publish.site build --out site
 
-lab: $(STAMP)  ## Open the student release in JupyterLab (working copy in build/lab/, nbgrader's Validate button)
-	$(PYTHON) -m grader.lab --workdir build/lab
+student-wheel: $(STAMP)  ## Build the student install (dist/*.whl): grader.student only, no reference, no checks
+	$(PYTHON) -m grader.publish.student_env wheel --out dist
+
+student-env: $(STAMP)  ## Create build/student-venv from the student wheel and prove it holds no answers
+	$(PYTHON) -m grader.publish.student_env create --venv build/student-venv
+
+lab: student-env  ## Open the student release in JupyterLab, in the student environment (build/lab/, Validate button)
+	$(PYTHON) -m grader.publish.lab --workdir build/lab --venv build/student-venv
 
 test: $(STAMP)  ## Run the test suite (reference, plots, checks, notebooks, pipeline, hygiene)
 	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not browser"
@@ -64,22 +70,22 @@ test: $(STAMP)  ## Run the test suite (reference, plots, checks, notebooks, pipe
 test-fast: $(STAMP)  ## Unit tests only (no notebook execution, no browser)
 	$(PYTHON) -m pytest -m "not slow and not browser"
 
-test-browser: html  ## Browser tests of the site and the student's JupyterLab (headless Debian chromium)
+test-browser: html student-env  ## Browser tests of the site and the student's JupyterLab (headless Debian chromium)
 	COURSE_SITE=site $(PYTHON) -m pytest tests/browser -m browser
 
 lint: $(STAMP)  ## ruff on the package and the tests
 	$(VENV)/bin/ruff check grader tests
 
 clean-notebooks: $(STAMP)  ## Strip outputs from every notebook in git
-	$(PYTHON) -m grader.notebooks strip
+	$(PYTHON) -m grader.publish.notebooks strip
 
 check-clean: $(STAMP)  ## Fail when a notebook in git carries outputs
-	$(PYTHON) -m grader.notebooks check
+	$(PYTHON) -m grader.publish.notebooks check
 
 check-release: release  ## Fail when release/ differs from what source/ generates
 	git diff --exit-code --stat -- release/ || \
 	  (echo "release/ is stale: run 'make release' and commit it" >&2; exit 1)
 
 clean:  ## Remove generated grading state (gradebook, submissions, autograded, feedback, grade CSVs)
-	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv site build
+	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv site build dist
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

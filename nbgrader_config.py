@@ -20,8 +20,13 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # A generous per-cell limit: the slowest hidden check runs in well under a second.
 c.Execute.timeout = 60
 
+# What the grading machinery (grader.grading) grades: assignment id -> its contract module
+# (notebook, graded functions, test cells, report sections, hidden checks). A second assignment
+# adds a line here; grader.grading itself knows no course.
+c.GradedAssignments.contracts = {"quantization_distillation": "grader.course.contract"}
+
 # Grades are decided in the grading process, not in the student's kernel:
-# grader.trusted.TrustedExecute replaces nbgrader's Execute (see its docstring).
+# grader.grading.trusted.TrustedExecute replaces nbgrader's Execute (see its docstring).
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -36,8 +41,8 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from grader.metadata import CheckCellMetadata  # noqa: E402 -- nbgrader's, validating each metadata once
-from grader.trusted import TrustedExecute  # noqa: E402
+from grader.grading.metadata import CheckCellMetadata  # noqa: E402 -- nbgrader's, validating each metadata once
+from grader.grading.trusted import TrustedExecute  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,

@@ -1,7 +1,7 @@
 """Hostile and broken submissions (tests/hostile/) graded end to end, in the sandbox.
 
 One temporary course, one class with a student per case, one run of
-``python -m grader.autograde``; then each case's score, status and integrity
+``python -m grader.grading.autograde``; then each case's score, status and integrity
 flags are checked against what it declares, and the run against what no
 submission may do: touch the course's files, outlive the grading, or stop
 the honest student from getting full marks.  Needs bubblewrap and root, as CI.
@@ -27,9 +27,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.course import ASSIGNMENT, NOTEBOOK, TOTAL_POINTS
-from grader.sample_class import solutions, students, submission
-from grader.sandbox import SLOT_DIR, UID_BASE, UID_SLOTS
+from grader.course.contract import ASSIGNMENT, NOTEBOOK, TOTAL_POINTS
+from grader.grading.sandbox import SLOT_DIR, UID_BASE, UID_SLOTS
+from grader.publish.sample_class import solutions, students, submission
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def gradebook_sources(course: Path) -> dict[str, str]:
 def leftover_processes() -> list[str]:
     """'pid uid command' of every process of a sandbox uid that no running grader holds.
 
-    Other tests may run sandboxes meanwhile (pytest -n): their uids are locked (grader.sandbox._claim_uid).
+    Other tests may run sandboxes meanwhile (pytest -n): their uids are locked (grader.grading.sandbox._claim_uid).
     """
     found = []
     for entry in Path("/proc").iterdir():
@@ -114,7 +114,7 @@ def graded(tmp_path_factory) -> dict:
               "release": digests(course / "release"), "submitted": digests(course / "submitted"),
               "gradebook": gradebook_sources(course)}
     start = time.monotonic()
-    proc = run([sys.executable, "-m", "grader.autograde", "--root", str(course), "--workers", "2",
+    proc = run([sys.executable, "-m", "grader.grading.autograde", "--root", str(course), "--workers", "2",
                 "--timeout", "300"], course)
     seconds = time.monotonic() - start
     summary = json.loads((course / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import ASSIGNMENT, NOTEBOOK
+from grader.course.contract import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_notebooks_in_git_carry_no_outputs():
-    proc = subprocess.run([sys.executable, "-m", "grader.notebooks", "check"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "grader.publish.notebooks", "check"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 

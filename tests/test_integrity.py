@@ -1,4 +1,4 @@
-"""grader.integrity: each kind of flag on a small snippet, and silence on honest work."""
+"""grader.grading.integrity: each kind of flag on a small snippet, and silence on honest work."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.bank import load_bank
-from grader.course import ASSIGNMENT, NOTEBOOK
-from grader.integrity import KINDS, Flag, report, scan, to_csv
-from grader.notebooks import grade_id
-from grader.sample_class import solutions, students, submission
+from grader.course.bank import load_bank
+from grader.course.contract import ASSIGNMENT, NOTEBOOK
+from grader.grading.integrity import KINDS, Flag, report, scan, to_csv
+from grader.publish.notebooks import grade_id
+from grader.publish.sample_class import solutions, students, submission
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = nbformat.read(ROOT / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
@@ -22,6 +22,9 @@ SOURCE = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
 ANSWERS = solutions(SOURCE)
 CLASS = students([], [])
 PERFECT = submission(RELEASE, ANSWERS, CLASS[0])
+
+
+PLOTS_FROM = 2  # the first cells (intro, setup) are locked: never flagged
 
 
 def with_cell(source: str, nb=PERFECT) -> nbformat.NotebookNode:
@@ -34,19 +37,23 @@ def with_cell(source: str, nb=PERFECT) -> nbformat.NotebookNode:
 def flags_of_last_cell(source: str) -> list[tuple[int, str]]:
     nb = with_cell(source)
     found = scan(nb)
-    assert all(f.cell_index == len(nb.cells) - 1 and f.grade_id is None for f in found)
-    return [(f.line, f.kind) for f in found]
+    last = len(nb.cells) - 1
+    # Aliases hold notebook-wide (cells run in any order): a name the added cell rebinds is also flagged
+    # where the release's plot cells use it (quantize=quantize), with the same kind.
+    assert all(f.grade_id is None and f.cell_index >= PLOTS_FROM for f in found)
+    assert {f.kind for f in found if f.cell_index != last} <= {f.kind for f in found if f.cell_index == last}
+    return [(f.line, f.kind) for f in found if f.cell_index == last]
 
 
 SUSPICIOUS = [
     # reference-import
-    ("from grader import reference", 1, "reference-import"),
-    ("import grader.checks as c", 1, "reference-import"),
-    ("from grader.reference import quantize", 1, "reference-import"),
+    ("from grader.course import reference", 1, "reference-import"),
+    ("import grader.course.checks as c", 1, "reference-import"),
+    ("from grader.course.reference import quantize", 1, "reference-import"),
     ("from grader import *", 1, "reference-import"),
     ("import importlib\nm = importlib.import_module('grader.' + 'reference')", 2, "reference-import"),
-    ("m = __import__('grader.checks', fromlist=['x'])", 1, "reference-import"),
-    ("import grader\nq = grader.reference.quantize", 2, "reference-import"),
+    ("m = __import__('grader.course.checks', fromlist=['x'])", 1, "reference-import"),
+    ("import grader\nq = grader.course.reference.quantize", 2, "reference-import"),
     ("src = open('/work/grader/reference.py').read()", 1, "reference-import"),
     # monkeypatch
     ("np.testing.assert_allclose = lambda *a, **k: None", 1, "monkeypatch"),
@@ -150,7 +157,7 @@ HONEST = [
     "np.clip?",
     "with np.errstate(over='ignore', invalid='ignore'):\n    y = np.where(np.ones(2) > 0, 1.0, 0.0)",
     "signal = np.sum(np.ones(3))\nnoise = signal.real",
-    "from grader import plots\nax = plots.plot_quantization_grid(np.zeros(3), 0.1, 0, 4)",
+    "from grader.student import plots\nax = plots.plot_quantization_grid(np.zeros(3), 0.1, 0, 4)",
     "import numpy as np\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()",
     "import numpy.testing as npt\nnpt.assert_allclose(1.0, 1.0)",
     "rng = np.random.default_rng(0)\nw = rng.normal(size=10)",

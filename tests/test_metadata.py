@@ -1,4 +1,4 @@
-"""grader.metadata.CheckCellMetadata gives nbgrader's verdicts, validating each metadata once."""
+"""grader.grading.metadata.CheckCellMetadata gives nbgrader's verdicts, validating each metadata once."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from nbgrader.nbgraderformat import ValidationError
 from nbgrader.preprocessors import CheckCellMetadata as Upstream
 
-from grader.course import ASSIGNMENT, NOTEBOOK
-from grader.metadata import CheckCellMetadata
+from grader.course.contract import ASSIGNMENT, NOTEBOOK
+from grader.grading.metadata import CheckCellMetadata
 
 RELEASE = nbformat.read(Path(__file__).resolve().parent.parent / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
 

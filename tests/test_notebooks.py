@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import checks
-from grader.course import ASSIGNMENT, FUNCTIONS, NOTEBOOK, TESTS, TOTAL_POINTS
+from grader.course import checks
+from grader.course.contract import ASSIGNMENT, FUNCTIONS, NOTEBOOK, TESTS, TOTAL_POINTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
@@ -54,8 +54,8 @@ def test_cell_is_hidden_exactly_when_the_contract_says(test):
 
 def test_release_holds_no_solution_and_no_hidden_test():
     text = "\n".join(c.source for c in RELEASE.cells)
-    for leak in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "from grader import checks",
-                 "grader.reference", "import reference"):
+    for leak in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "from grader.course import checks",
+                 "grader.course.reference", "import reference"):
         assert leak not in text
     assert text.count("raise NotImplementedError()") == len(FUNCTIONS)
 

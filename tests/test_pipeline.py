@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.bank import load_bank
-from grader.course import ASSIGNMENT, EXERCISES, NOTEBOOK, TOTAL_POINTS, exercise_of
+from grader.course.bank import load_bank
+from grader.course.contract import ASSIGNMENT, EXERCISES, NOTEBOOK, TOTAL_POINTS, exercise_of
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def copy_course(dest: Path) -> Path:
     for name in ("source", "release", "nbgrader_config.py"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
-    shutil.copytree(ROOT / "tests" / "wrong_implementations", dest / "bank")
+    shutil.copytree(ROOT / "grader" / "course" / "wrong_implementations", dest / "bank")
     return dest
 
 
@@ -48,10 +48,10 @@ def graded(tmp_path_factory) -> dict:
     course = copy_course(tmp_path_factory.mktemp("course"))
     py = [sys.executable, "-m"]
     run([*py, "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], course)
-    run([*py, "grader.sample_class", "--all-misconceptions", "--bank", "bank"], course)
+    run([*py, "grader.publish.sample_class", "--all-misconceptions", "--bank", "bank"], course)
     run([*py, "nbgrader", "autograde", ASSIGNMENT, "--force", "--create"], course)
     run([*py, "nbgrader", "generate_feedback", ASSIGNMENT, "--force"], course)
-    run([*py, "grader.report", "--csv", "breakdown.csv"], course)
+    run([*py, "grader.publish.report", "--csv", "breakdown.csv"], course)
     with (course / "breakdown.csv").open(encoding="utf-8") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     return {"course": course, "rows": rows}
@@ -67,11 +67,11 @@ def feedback_text(course: Path, student: str) -> str:
 
 
 def test_source_validates():
-    run([sys.executable, "-m", "grader.validate", str(ROOT / "source" / ASSIGNMENT / NOTEBOOK)], ROOT)
+    run([sys.executable, "-m", "grader.publish.validate", str(ROOT / "source" / ASSIGNMENT / NOTEBOOK)], ROOT)
 
 
 def test_release_fails_every_graded_cell():
-    run([sys.executable, "-m", "grader.validate", "--invert", str(ROOT / "release" / ASSIGNMENT / NOTEBOOK)], ROOT)
+    run([sys.executable, "-m", "grader.publish.validate", "--invert", str(ROOT / "release" / ASSIGNMENT / NOTEBOOK)], ROOT)
 
 
 def test_perfect_submission_scores_full_marks(graded):
@@ -112,7 +112,7 @@ def test_wrong_implementation_loses_points_on_its_exercise_only(graded, wrong):
 
 def test_feedback_hides_hidden_tests(graded):
     text = feedback_text(graded["course"], "perfect")
-    assert "BEGIN HIDDEN TESTS" not in text and "from grader import checks" not in text
+    assert "BEGIN HIDDEN TESTS" not in text and "from grader.course import checks" not in text
     assert "quantize_half_to_even passed" in text
 
 

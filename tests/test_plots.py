@@ -1,4 +1,4 @@
-"""Tests of grader.plots: the plotted data, labels and Axes handling, never pixels."""
+"""Tests of grader.student.plots: the plotted data, labels and Axes handling, never pixels."""
 
 import matplotlib
 
@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from grader import plots
+from grader.student import plots
 
 RTOL = 1e-12
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +38,9 @@ def _close_figures():
     plt.close("all")
 
 
-def _draw(name, ax=None):
+def _draw(name, ax=None, **functions):
     function, args, kwargs = CASES[name]
-    return function(*args, **kwargs, ax=ax)
+    return function(*args, **kwargs, ax=ax, **functions)
 
 
 def _labelled(artists, prefix):
@@ -102,18 +102,26 @@ def test_import_has_no_side_effects_and_needs_no_reference():
         import matplotlib.pyplot as plt
         import numpy as np
         before = dict(matplotlib.rcParams)
-        import grader.plots as plots
-        assert "grader.reference" not in sys.modules, "importing grader.plots imported grader.reference"
+        import grader.student.plots as plots
+        assert "grader.course.reference" not in sys.modules, "importing grader.student.plots imported grader.course.reference"
+        course_side = [m for m in sys.modules if m.startswith(("grader.course", "grader.grading"))]
+        assert not course_side, f"importing grader.student.plots imported {course_side}"
         changed = sorted(k for k, v in before.items() if matplotlib.rcParams[k] != v)
-        assert not changed, f"importing grader.plots changed rcParams: {changed}"
-        assert not plt.get_fignums(), "importing grader.plots opened a figure"
+        assert not changed, f"importing grader.student.plots changed rcParams: {changed}"
+        assert not plt.get_fignums(), "importing grader.student.plots opened a figure"
         plots.plot_quantization_grid([0.3, -2.0], 0.1)
         plots.plot_rounding_error(np.linspace(-1, 1, 11), 0.1)
         plots.plot_softmax_curves([2.0, 0.0], [0.5, 1.0, 2.0])
         plots.plot_clipping_tradeoff([0.1, -0.5], [0.25, 0.5])
         plots.plot_memory(7e9)
         plots.plot_kd_temperature([1.0, 0.0], [0.0, 1.0], [1.0, 2.0])
-        assert "grader.reference" not in sys.modules, "a plot imported grader.reference"
+        def todo(*args):
+            raise NotImplementedError()
+        plots.plot_quantization_grid([0.3, -2.0], 0.1, quantize=todo, dequantize=todo)
+        plots.plot_softmax_curves([2.0, 0.0], [0.5, 1.0, 2.0], softmax=todo)
+        assert "grader.course.reference" not in sys.modules, "a plot imported grader.course.reference"
+        course_side = [m for m in sys.modules if m.startswith(("grader.course", "grader.grading"))]
+        assert not course_side, f"a plot imported {course_side}"
     """)
     env = {**os.environ, "MPLBACKEND": "Agg"}
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -325,6 +333,11 @@ BAD_CALLS = [
     ("student_logits", plots.plot_kd_temperature, ([1.0, 0.0], [1.0, 0.0, 2.0], [1.0]), {}),
     ("teacher_logits", plots.plot_kd_temperature, ([1.0, 0.0], [1.0, np.inf], [1.0]), {}),
     ("taus", plots.plot_kd_temperature, ([1.0, 0.0], [0.0, 1.0], [-2.0]), {}),
+    ("quantize", plots.plot_quantization_grid, ([0.1], 0.1), {"quantize": np.zeros(3)}),
+    ("dequantize", plots.plot_rounding_error, ([0.1], 0.1), {"dequantize": "dequantize"}),
+    ("softmax", plots.plot_softmax_curves, ([1.0, 2.0], [1.0]), {"softmax": [0.5, 0.5]}),
+    ("clip_mse", plots.plot_clipping_tradeoff, ([0.1], [1.0]), {"clip_mse": 0.25}),
+    ("memory_gb", plots.plot_memory, (1e9,), {"memory_gb": 1.0}),
 ]
 
 
@@ -340,7 +353,7 @@ def test_bad_input_raises_value_error_naming_the_argument(argument, function, ar
 
 
 def test_local_math_agrees_with_the_reference():
-    from grader import reference
+    from grader.course import reference
     rng = np.random.default_rng(3)
     w, clips = rng.normal(size=300), np.array([0.5, 1.0, 2.0])
     total = _labelled(plots.plot_clipping_tradeoff(w, clips).lines, "MSE (total)").get_ydata()
@@ -356,3 +369,249 @@ def test_local_math_agrees_with_the_reference():
 
     bars = [bar.get_height() for bar in plots.plot_memory(13e9).patches]
     np.testing.assert_allclose(bars, [reference.memory_gb(13e9, b) for b in (32, 16, 8, 4)], rtol=1e-12)
+
+
+# ------------------------------------------------- the student's own functions
+#
+# Student-style implementations with the course signatures, written out here: the right ones, and
+# each with one classic mistake that the plot must show.
+
+
+def _qrange(bits, signed):
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+
+
+def _quantize(x, scale, zero_point=0, bits=8, signed=True):
+    qmin, qmax = _qrange(bits, signed)
+    return np.clip(np.rint(np.asarray(x, dtype=float) / scale) + zero_point, qmin, qmax).astype(np.int64)
+
+
+def _dequantize(q, scale, zero_point=0):
+    return scale * (np.asarray(q, dtype=float) - zero_point)
+
+
+def _softmax_tau(logits, tau=1.0, axis=-1):
+    z = np.asarray(logits, dtype=float) / tau
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _student_clip_mse(w, clip, bits=4):
+    return float(_clip_mse(np.asarray(w, dtype=float), clip, bits))
+
+
+def _memory_gb(n_params, bits):
+    return n_params * bits / 8 / 1e9
+
+
+def _floor_quantize(x, scale, zero_point=0, bits=8, signed=True):  # rounds down instead of to nearest
+    qmin, qmax = _qrange(bits, signed)
+    return np.clip(np.floor(np.asarray(x) / scale) + zero_point, qmin, qmax).astype(np.int64)
+
+
+def _not_written(*args, **kwargs):
+    raise NotImplementedError()
+
+
+RIGHT = {  # plot -> keyword arguments handing it the student's (right) functions
+    "plot_quantization_grid": {"quantize": _quantize, "dequantize": _dequantize},
+    "plot_rounding_error": {"quantize": _quantize, "dequantize": _dequantize},
+    "plot_softmax_curves": {"softmax": _softmax_tau},
+    "plot_clipping_tradeoff": {"clip_mse": _student_clip_mse},
+    "plot_memory": {"memory_gb": _memory_gb},
+}
+ONE_FUNCTION = [(name, keyword) for name, functions in RIGHT.items() for keyword in functions]
+
+
+def _plotted(ax):
+    """The data of every line, collection (offsets and segments), patch and text (position and string)."""
+    data = [np.column_stack([line.get_xdata(), line.get_ydata()]) for line in ax.lines]
+    for collection in ax.collections:
+        data.append(np.asarray(collection.get_offsets()))
+        data.extend(np.asarray(segment) for segment in getattr(collection, "get_segments", list)())
+    data += [np.asarray(patch.get_bbox().bounds) for patch in ax.patches]
+    data += [np.asarray([*t.get_position(), *getattr(t, "xy", ())]) for t in ax.texts if t.get_gid() != "note"]
+    return data, [t.get_text() for t in ax.texts if t.get_gid() != "note"]
+
+
+def _assert_same_data(ax, expected):
+    (got, got_texts), (want, want_texts) = _plotted(ax), _plotted(expected)
+    assert len(got) == len(want) and got_texts == want_texts
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15)
+
+
+def _note(ax):
+    """The note's text with its line breaks undone, or None when the Axes has no note."""
+    notes = [t.get_text() for t in ax.texts if t.get_gid() == "note"]
+    assert len(notes) <= 1
+    return " ".join(notes[0].split()) if notes else None
+
+
+def _quietly(draw):
+    """draw(), then render the figure, failing on any warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = draw()
+        ax.figure.canvas.draw()
+    return ax
+
+
+@pytest.mark.parametrize("name", RIGHT)
+def test_right_functions_plot_the_same_data_as_the_course_formula(name):
+    course = _draw(name)
+    yours = _quietly(lambda: _draw(name, **RIGHT[name]))
+    _assert_same_data(yours, course)
+    assert _note(yours) is None
+    assert yours.get_title() == f"{course.get_title()}\nwith your {' and '.join(RIGHT[name])}"
+
+
+@pytest.mark.parametrize(("name", "keyword"), ONE_FUNCTION)
+def test_a_right_function_alone_plots_the_same_data(name, keyword):
+    _assert_same_data(_quietly(lambda: _draw(name, **{keyword: RIGHT[name][keyword]})), _draw(name))
+
+
+@pytest.mark.parametrize(("name", "keyword"), ONE_FUNCTION)
+def test_a_function_not_written_yet_draws_the_course_formula_with_a_note(name, keyword, capsys):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ax = _draw(name, **{keyword: _not_written})
+        ax.figure.canvas.draw()
+    assert caught == []
+    assert capsys.readouterr() == ("", "")
+    assert isinstance(ax, matplotlib.axes.Axes)
+    _assert_same_data(ax, _draw(name))
+    assert _note(ax) == f"{keyword} is not written yet: showing the course's formula"
+    assert ax.get_title().endswith(f"\nthe course's {keyword} (yours is not written yet)")
+    note = next(t for t in ax.texts if t.get_gid() == "note")
+    assert note.get_position() == (0.5, 0.5) and note.get_transform() == ax.transAxes
+    assert (note.get_ha(), note.get_va()) == ("center", "center")
+
+
+def test_both_quantization_functions_not_written_yet_share_one_title_line():
+    ax = _quietly(lambda: plots.plot_quantization_grid([0.3], 0.1, quantize=_not_written, dequantize=_not_written))
+    assert ax.get_title().endswith("\nthe course's quantize and dequantize (yours are not written yet)")
+    assert _note(ax) == ("quantize is not written yet: showing the course's formula "
+                         "dequantize is not written yet: showing the course's formula")
+
+
+def test_a_function_that_raises_is_named_with_its_error():
+    def strict(q, scale, zero_point=0):
+        raise ValueError("q must be integer codes, got $3.5$ \x00 and 中文")
+
+    ax = _quietly(lambda: plots.plot_quantization_grid([-1.1, 0.25], 0.2, bits=3, quantize=_quantize,
+                                                       dequantize=strict))
+    assert _note(ax).startswith("your dequantize raised ValueError: q must be integer codes, got $3.5$")
+    assert _note(ax).endswith("; showing the course's formula")
+    assert ax.get_title().endswith("\nwith your quantize; the course's dequantize (yours raised ValueError)")
+    _assert_same_data(ax, plots.plot_quantization_grid([-1.1, 0.25], 0.2, bits=3))
+
+
+@pytest.mark.parametrize("result", [None, "codes", np.zeros(2), np.full(2004, np.nan), [[1, 2], [3]]],
+                         ids=["None", "str", "wrong-shape", "nan", "ragged"])
+def test_a_result_that_cannot_be_drawn_falls_back_with_a_note(result):
+    ax = _quietly(lambda: plots.plot_quantization_grid([0.3, -2.0, 0.05, 1.0], 0.1,
+                                                       quantize=lambda *args: result))
+    assert _note(ax).startswith("your quantize returned ")
+    assert ax.get_title().endswith("\nthe course's quantize (yours returned values that cannot be drawn)")
+    _assert_same_data(ax, plots.plot_quantization_grid([0.3, -2.0, 0.05, 1.0], 0.1))
+
+
+def test_a_function_that_warns_is_drawn_and_its_warning_becomes_a_note():
+    def noisy(x, scale, zero_point=0, bits=8, signed=True):
+        np.log(np.zeros(1))  # RuntimeWarning: divide by zero
+        return _quantize(x, scale, zero_point, bits, signed)
+
+    ax = _quietly(lambda: plots.plot_quantization_grid([0.3, -2.0], 0.1, quantize=noisy))
+    assert _note(ax).startswith("your quantize warned RuntimeWarning: divide by zero")
+    assert ax.get_title().endswith("\nwith your quantize")
+    _assert_same_data(ax, plots.plot_quantization_grid([0.3, -2.0], 0.1))
+
+
+def test_a_floor_quantize_shows_on_the_grid():
+    x = np.array([-1.1, 0.25, 0.93, 0.35])  # 0.35 / 0.2 = 1.75: rint gives 2, floor gives 1
+    ax = _quietly(lambda: plots.plot_quantization_grid(x, 0.2, bits=3, quantize=_floor_quantize))
+    landed = _labelled(ax.collections, "where it lands").get_offsets()
+    np.testing.assert_allclose(landed[:, 1], [-0.8, 0.2, 0.6, 0.2], rtol=RTOL)
+    stairs = _labelled(ax.lines, "x̂ = dequantize(quantize(x))")
+    floor = 0.2 * np.clip(np.floor(stairs.get_xdata() / 0.2), -4, 3)
+    np.testing.assert_allclose(stairs.get_ydata(), floor, rtol=RTOL, atol=1e-15)
+    assert not np.allclose(stairs.get_ydata(), _fake_quant(stairs.get_xdata(), 0.2, 0, -4, 3))
+    np.testing.assert_allclose(_labelled(ax.collections, "input x").get_offsets(), np.column_stack([x, x]))
+    assert _note(ax) is None and ax.get_title().endswith("\nwith your quantize")
+
+
+def test_a_floor_quantize_shows_as_a_one_sided_rounding_error():
+    x = np.linspace(-0.7, 0.5, 601)  # inside the 3-bit range [-0.8, 0.6]
+    ax = _quietly(lambda: plots.plot_rounding_error(x, 0.2, bits=3, quantize=_floor_quantize,
+                                                    dequantize=_dequantize))
+    error = _labelled(ax.lines, "x̂ − x").get_ydata()
+    np.testing.assert_allclose(error, 0.2 * np.floor(x / 0.2) - x, rtol=RTOL, atol=1e-15)
+    assert error.max() <= 1e-12 and error.min() < -0.19  # always down, by up to a whole step
+
+
+def test_a_dequantize_adding_the_zero_point_gets_the_course_codes_as_integers():
+    received = []
+
+    def adds_zero_point(q, scale, zero_point=0):
+        received.append((np.asarray(q).dtype.kind, scale, zero_point))
+        return scale * (np.asarray(q) + zero_point)
+
+    x = np.array([0.3, 1.1])
+    ax = _quietly(lambda: plots.plot_quantization_grid(x, 0.25, zero_point=3, bits=4, signed=False,
+                                                       dequantize=adds_zero_point))
+    codes = np.clip(np.rint(x / 0.25) + 3, 0, 15)
+    np.testing.assert_allclose(_labelled(ax.collections, "where it lands").get_offsets()[:, 1],
+                               0.25 * (codes + 3), rtol=RTOL)
+    assert received == [("i", 0.25, 3)]  # called once, with integer codes and the plot's parameters
+
+
+def test_the_student_quantize_gets_the_course_arguments_and_cannot_change_the_inputs():
+    received = []
+
+    def in_place(x, scale, zero_point=0, bits=8, signed=True):
+        received.append((x.shape, scale, zero_point, bits, signed))
+        x /= scale  # a student's in-place edit must not move the plotted inputs
+        return np.clip(np.rint(x) + zero_point, *_qrange(bits, signed))
+
+    x = [0.3, -2.0, 0.05]
+    ax = _quietly(lambda: plots.plot_quantization_grid(x, 0.1, zero_point=1, bits=5, signed=True,
+                                                       quantize=in_place))
+    assert received == [((3 + 2001,), 0.1, 1, 5, True)]  # the inputs, then the staircase's points
+    np.testing.assert_allclose(_labelled(ax.collections, "input x").get_offsets(), np.column_stack([x, x]))
+    _assert_same_data(ax, plots.plot_quantization_grid(x, 0.1, zero_point=1, bits=5, signed=True))
+
+
+def test_a_softmax_ignoring_tau_draws_flat_curves():
+    def ignores_tau(logits, tau=1.0, axis=-1):
+        return _softmax_tau(logits)
+
+    logits, taus = np.array([2.0, 0.0, -1.0]), np.logspace(-1, 1, 20)
+    ax = _quietly(lambda: plots.plot_softmax_curves(logits, taus, softmax=ignores_tau))
+    curves = np.array([line.get_ydata() for line in ax.lines[:-1]])
+    np.testing.assert_allclose(curves, np.repeat(_softmax(logits)[:, None], taus.size, axis=1), rtol=1e-12)
+
+
+def test_a_clip_mse_without_saturation_draws_its_total_and_moves_the_star():
+    def no_saturation(w, clip, bits=4):  # forgets to clip the codes: no clipping error at all
+        scale = clip / (2 ** (bits - 1) - 1)
+        return float(np.mean((scale * np.rint(w / scale) - w) ** 2))
+
+    w, clips = np.random.default_rng(11).standard_t(3, 3000), np.linspace(0.5, 6.0, 30)
+    course = plots.plot_clipping_tradeoff(w, clips)
+    ax = _quietly(lambda: plots.plot_clipping_tradeoff(w, clips, clip_mse=no_saturation))
+    wrong = np.array([no_saturation(w, c) for c in clips])
+    np.testing.assert_allclose(_labelled(ax.lines, "MSE (total)").get_ydata(), wrong, rtol=1e-12)
+    np.testing.assert_allclose(_labelled(ax.collections, "best clip").get_offsets(),
+                               [[clips[np.argmin(wrong)], wrong.min()]], rtol=1e-12)
+    for part in ("rounding error", "clipping error"):  # always the course's split
+        np.testing.assert_array_equal(_labelled(ax.lines, part).get_ydata(),
+                                      _labelled(course.lines, part).get_ydata())
+
+
+def test_a_memory_gb_in_gib_draws_its_bars():
+    bits = (16, 8, 4)
+    ax = _quietly(lambda: plots.plot_memory(13e9, bits=bits, memory_gb=lambda n, b: n * b / 8 / 2**30))
+    np.testing.assert_allclose([bar.get_height() for bar in ax.patches], [13e9 * b / 8 / 2**30 for b in bits],
+                               rtol=RTOL)
+    assert [t.get_text() for t in ax.texts] == ["24.2 GB", "12.1 GB", "6.05 GB"]

@@ -1,4 +1,4 @@
-"""Unit tests of grader.reference: the spec's examples, exact ties, range edges, every error path,
+"""Unit tests of grader.course.reference: the spec's examples, exact ties, range edges, every error path,
 properties (hypothesis) and comparisons with independent plain-Python computations.
 
 Every warning is an error here: nbgrader scores a test cell 0 when anything reaches stderr.
@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader import course, reference
-from grader.reference import (
+from grader.course import contract, reference
+from grader.course.reference import (
     adam_state_gb,
     affine_params,
     best_clip,
@@ -104,7 +104,7 @@ def test_reference_defines_the_graded_functions_in_exercise_order():
     public = [name for name, obj in vars(reference).items()
               if inspect.isfunction(obj) and obj.__module__ == reference.__name__
               and not name.startswith("_")]
-    assert public == list(course.FUNCTIONS)
+    assert public == list(contract.FUNCTIONS)
 
 
 SIGNATURES = {
@@ -132,7 +132,7 @@ SIGNATURES = {
 }
 
 
-@pytest.mark.parametrize("name", course.FUNCTIONS)
+@pytest.mark.parametrize("name", contract.FUNCTIONS)
 def test_signature_and_docstring_follow_the_spec(name):
     fn = getattr(reference, name)
     sig = inspect.signature(fn)

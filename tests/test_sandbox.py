@@ -22,7 +22,7 @@ import pytest
 from jupyter_client.asynchronous import AsyncKernelClient
 from nbclient import NotebookClient
 
-from grader.sandbox import (
+from grader.grading.sandbox import (
     SANDBOX_HOME,
     Isolation,
     SandboxKernelManager,
@@ -32,7 +32,7 @@ from grader.sandbox import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-# Kernels forked from the warm template (grader.zygote) and kernels started cold must hold alike.
+# Kernels forked from the warm template (grader.grading.zygote) and kernels started cold must hold alike.
 WARM_AND_COLD = pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 INSTALL = "install bubblewrap (apt-get install bubblewrap) and run the tests as root, as CI does"
 
@@ -109,10 +109,13 @@ def test_bubblewrap_with_a_dedicated_uid_is_in_force():
     assert SandboxKernelManager(warm=False).describe().endswith("600 s CPU")
 
 
-def test_student_package_holds_the_plots_only(tmp_path):
+def test_student_package_is_the_student_folder_only(tmp_path):
     dest = build_student_package(tmp_path)
     assert dest == tmp_path
-    assert sorted(p.name for p in (tmp_path / "grader").iterdir()) == ["__init__.py", "plots.py"]
+    shipped = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
+    expected = sorted(["grader/__init__.py"] + [f"grader/student/{p.name}" for p in (ROOT / "grader" / "student").glob("*.py")])
+    assert shipped == expected
+    assert not (tmp_path / "grader" / "course").exists() and not (tmp_path / "grader" / "grading").exists()
 
 
 def test_sandbox_folders_whose_grader_died_are_removed():
@@ -121,7 +124,7 @@ def test_sandbox_folders_whose_grader_died_are_removed():
     import subprocess
     import tempfile
 
-    from grader.sandbox import _remove_stale_folders
+    from grader.grading.sandbox import _remove_stale_folders
 
     gone = subprocess.Popen(["true"])
     gone.wait()
@@ -152,9 +155,9 @@ def test_notebook_runs_numpy_and_plots_but_not_the_grader(tmp_path):
     (course / "source").mkdir()
     (folder / "numpy.py").write_text("raise SystemExit('shadowed numpy')")
     cells = [
-        "import numpy as np\nfrom grader import plots\nax = plots.plot_memory(13e9)\nprint(np.__file__)",
-        "import grader.reference",
-        "import grader.checks",
+        "import numpy as np\nfrom grader.student import plots\nax = plots.plot_memory(13e9)\nprint(np.__file__)",
+        "import grader.course.reference",
+        "import grader.course.checks",
         f"""import json, os
 print(json.dumps({{
     "uid": os.getuid(), "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
@@ -320,7 +323,7 @@ def test_warm_kernel_sees_neither_the_template_nor_other_kernels():
 
 @pytest.mark.slow
 def test_a_template_that_cannot_start_means_cold_kernels_and_a_reason(tmp_path, monkeypatch):
-    from grader import sandbox as module
+    from grader.grading import sandbox as module
 
     broken = tmp_path / "zygote.py"
     broken.write_text("import sys\nsys.exit('no template today')\n")

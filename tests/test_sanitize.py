@@ -1,4 +1,4 @@
-"""grader.sanitize against broken and hostile submissions.
+"""grader.grading.sanitize against broken and hostile submissions.
 
 Every submission is built here from the release (and the source notebook's
 solutions), broken on purpose, written to a temporary folder and sanitized.
@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbgrader.nbgraderformat import MetadataValidator
 
-from grader import sanitize as sanitize_module
-from grader.course import ASSIGNMENT, NOTEBOOK, TESTS, TOTAL_POINTS
-from grader.notebooks import grade_id
-from grader.sample_class import solutions, students, submission
-from grader.sanitize import Sanitized, main, sanitize
+from grader.course.contract import ASSIGNMENT, NOTEBOOK, TESTS, TOTAL_POINTS
+from grader.grading import sanitize as sanitize_module
+from grader.grading.sanitize import Sanitized, main, sanitize
+from grader.publish.notebooks import grade_id
+from grader.publish.sample_class import solutions, students, submission
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE_PATH = ROOT / "release" / ASSIGNMENT / NOTEBOOK
@@ -762,4 +762,4 @@ def test_cli_help(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])
     assert exit_.value.code == 0
-    assert "python -m grader.sanitize FOLDER" in capsys.readouterr().out
+    assert "python -m grader.grading.sanitize FOLDER" in capsys.readouterr().out

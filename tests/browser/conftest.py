@@ -116,7 +116,7 @@ def site_dir(tmp_path_factory) -> Path:
         if not (path / "index.html").exists():
             pytest.fail(f"COURSE_SITE={given} holds no index.html: run 'make html' first")
         return path
-    from grader import site
+    from grader.publish import site
 
     out = tmp_path_factory.mktemp("site")
     site.build(ROOT, out)

@@ -26,11 +26,11 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
-from grader import lab, site
-from grader.bank import load_bank
-from grader.course import ASSIGNMENT, NOTEBOOK, TESTS
-from grader.notebooks import grade_id
-from grader.sample_class import Student, solutions, submission
+from grader.course.bank import load_bank
+from grader.course.contract import ASSIGNMENT, NOTEBOOK, TESTS
+from grader.publish import lab, site
+from grader.publish.notebooks import grade_id
+from grader.publish.sample_class import Student, solutions, submission
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +91,7 @@ def caught_by_visible_checks(release, answers: dict[str, str]) -> dict[str, str]
 
 
 def filled(release, answers: dict[str, str]):
-    """The release with the given solution cells filled in (as grader.sample_class does)."""
+    """The release with the given solution cells filled in (as grader.publish.sample_class does)."""
     student = Student("browser", "filled in", lambda name, solution: answers.get(name, ""))
     return submission(release, answers, student)
 
@@ -243,7 +243,7 @@ def test_release_with_stubs_fails_each_visible_check_and_validation(jupyterlab, 
     opened.show(visible[0].grade_id)
     opened.page.screenshot(path=screenshots / "lab-stub-visible-check.png")
     setup = next(c for c in cells if c.cell_type == "code")
-    assert setup.error == "", f"the first cell (imports, grader.plots) fails:\n{setup.error}"
+    assert setup.error == "", f"the first cell (imports, grader.student.plots) fails:\n{setup.error}"
     assert len(visible) == len(VISIBLE)
     problems = []
     for cell in visible:

@@ -14,8 +14,8 @@ from urllib.parse import urldefrag
 import nbformat
 import pytest
 
-from grader import site
-from grader.course import EXERCISES, TESTS
+from grader.course.contract import EXERCISES, TESTS
+from grader.publish import site
 
 pytestmark = pytest.mark.browser
 
@@ -152,14 +152,14 @@ def test_exercises_page_is_the_release_as_handed_out(opened):
     assert code.count("raise NotImplementedError()") == len({t.function for t in TESTS})
     text = page.inner_text("main")
     assert page.locator(".jp-OutputArea-output").count() == 0, "the student page shows outputs"
-    for leak in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "from grader import checks"):
+    for leak in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "from grader.course import checks"):
         assert leak not in text
 
 
 def test_instructor_page_shows_solutions_passing_and_no_hidden_test(opened):
     page, _ = opened("instructor.html")
     text = page.inner_text("main")
-    for leak in ("BEGIN HIDDEN TESTS", "from grader import checks"):
+    for leak in ("BEGIN HIDDEN TESTS", "from grader.course import checks"):
         assert leak not in text
     assert "BEGIN SOLUTION" in text
     assert page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0

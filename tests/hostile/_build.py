@@ -6,9 +6,9 @@ import json
 import textwrap
 from pathlib import Path
 
-from grader.course import NOTEBOOK
+from grader.course.contract import NOTEBOOK
 
-BANK = Path(__file__).resolve().parent.parent / "wrong_implementations"
+BANK = Path(__file__).resolve().parents[2] / "grader" / "course" / "wrong_implementations"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -34,7 +34,7 @@ def extend(nb: dict, gid: str, code: str) -> dict:
 
 
 def bank(name: str) -> str:
-    """A known-wrong implementation from tests/wrong_implementations/."""
+    """A known-wrong implementation from grader/course/wrong_implementations/."""
     return (BANK / f"{name}.py").read_text(encoding="utf-8")
 
 

@@ -1,6 +1,6 @@
 """Exercises 1-5 solved, 6-10 left as handed out."""
 
-from grader.course import EXERCISES
+from grader.course.contract import EXERCISES
 
 from ._build import cell, write
 

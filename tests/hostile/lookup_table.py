@@ -5,8 +5,8 @@ import io
 
 import numpy as np
 
-from grader import checks, reference
-from grader.course import TESTS
+from grader.course import checks, reference
+from grader.course.contract import TESTS
 
 from ._build import cell, solve, write
 

@@ -2,7 +2,7 @@
 
 import json
 
-from grader.course import NOTEBOOK
+from grader.course.contract import NOTEBOOK
 
 DESCRIPTION = "the notebook file cut in the middle (invalid JSON)"
 EXPECTED_SCORE = 0

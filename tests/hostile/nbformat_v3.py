@@ -2,7 +2,7 @@
 
 import nbformat
 
-from grader.course import NOTEBOOK
+from grader.course.contract import NOTEBOOK
 
 DESCRIPTION = "correct code, notebook written as nbformat 3"
 EXPECTED_SCORE = 100

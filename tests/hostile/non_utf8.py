@@ -2,7 +2,7 @@
 
 import json
 
-from grader.course import NOTEBOOK
+from grader.course.contract import NOTEBOOK
 
 from ._build import cell
 

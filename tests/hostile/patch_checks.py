@@ -1,8 +1,8 @@
-"""Wrong quantize behind a fake grader.checks module whose every check passes (in the kernel)."""
+"""Wrong quantize behind a fake grader.course.checks module whose every check passes (in the kernel)."""
 
 from ._build import floor_quantize, write
 
-DESCRIPTION = "wrong quantize + sys.modules['grader.checks'] replaced by checks that always pass"
+DESCRIPTION = "wrong quantize + sys.modules['grader.course.checks'] replaced by checks that always pass"
 EXPECTED_SCORE = 96
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"reference-import"}
@@ -13,9 +13,9 @@ import types
 
 import grader
 
-fake = types.ModuleType("grader.checks")
+fake = types.ModuleType("grader.course.checks")
 fake.__getattr__ = lambda name: (lambda *args, **kwargs: None)
-sys.modules["grader.checks"] = grader.checks = fake
+sys.modules["grader.course.checks"] = grader.course.checks = fake
 """
 
 

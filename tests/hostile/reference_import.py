@@ -1,17 +1,17 @@
-"""Every function hands its call to grader.reference, which the sandbox does not have."""
+"""Every function hands its call to grader.course.reference, which the sandbox does not have."""
 
-from grader.course import FUNCTIONS
+from grader.course.contract import FUNCTIONS
 
 from ._build import solve, write
 
-DESCRIPTION = "every function imports grader.reference and returns its answer"
+DESCRIPTION = "every function imports grader.course.reference and returns its answer"
 EXPECTED_SCORE = 0  # ModuleNotFoundError on every call
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"reference-import"}
 
 CODE = """
 def {name}(*args, **kwargs):
-    from grader import reference
+    from grader.course import reference
 
     return reference.{name}(*args, **kwargs)
 """

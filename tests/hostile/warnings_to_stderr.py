@@ -2,7 +2,7 @@
 
 import re
 
-from grader.course import FUNCTIONS
+from grader.course.contract import FUNCTIONS
 
 from ._build import cell, write
 

@@ -1,0 +1,429 @@
+"""Autograde a class: sanitized, sandboxed, trusted, in parallel.
+
+    python -m grader.grading.autograde [--workers N] [--student ID ...] [--timeout S]
+
+1. Back up ``gradebook.db`` (``backups/``).
+2. Sanitize every ``submitted/<student>/<assignment>/`` folder
+   (``grader.grading.sanitize``) into ``build/grading/staged/``; the submitted
+   folders are only read.  Scan each for tampering (``grader.grading.integrity``).
+3. Grade the staged notebooks in parallel, one submission at a time per
+   worker process, each under a wall-clock limit.  A worker first executes:
+   nbgrader's sanitizing preprocessors, then ``grader.grading.trusted.TrustedExecute``
+   in a sandboxed kernel, which writes the executed outputs to
+   ``build/grading/executed/``.  Then it records: nbgrader's own Autograde
+   converter replays those outputs (no kernel) and writes the gradebook and
+   ``autograded/``, holding a lock on the gradebook, so gradebook writes are
+   serial and the grades are those of a serial run.  A worker that crashes or
+   runs out of time is replaced, and the new one records zero for that
+   submission, with the reason; the others go on.
+4. Print a summary: graded, failed with reason, flagged for review; write
+   ``build/grading/summary.json``, ``build/grading/integrity.md`` and one
+   nbgrader log per student in ``build/grading/logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from grader.grading import assignments, integrity
+from grader.grading.assignments import Assignment
+
+WARNED: set[str] = set()  # worker warnings already shown
+RECORD_TIMEOUT = 300  # seconds to record a failed submission's zero (no kernel runs)
+KEEP_BACKUPS = 10
+
+
+@dataclass
+class Outcome:
+    student: str
+    problems: list[str] = field(default_factory=list)  # what the sanitizer repaired
+    failure: str | None = None  # why grading failed (the submission scores 0 where not graded)
+    flags: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _config(root: Path):
+    return assignments.load_config(root)
+
+
+def backup(db: Path, folder: Path) -> Path | None:
+    """Copy the gradebook aside before anything writes to it; keep the newest KEEP_BACKUPS."""
+    if not db.exists():
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"gradebook-{stamp}.db"
+    shutil.copy2(db, target)
+    for old in sorted(folder.glob("gradebook-*.db"))[:-KEEP_BACKUPS]:
+        old.unlink()
+    return target
+
+
+# ------------------------------------------------------------------ one submission (worker process)
+
+
+def _resources(root: Path, student: str, assignment: Assignment) -> dict:
+    return {
+        "nbgrader": {"notebook": assignment.notebook_id, "assignment": assignment.id, "student": student,
+                     "db_url": "sqlite:///" + str(root / "gradebook.db")},
+        "metadata": {"path": str(root)},
+    }
+
+
+def nbgrader_sanitized(nb, root: Path, student: str, config, assignment: Assignment):
+    """The notebook as nbgrader autograde's sanitizing pass leaves it (no kernel)."""
+    resources = _resources(root, student, assignment)
+    for cls in config.Autograde.sanitize_preprocessors:
+        nb, resources = cls(config=config).preprocess(nb, resources)
+    return nb, resources
+
+
+def execute_one(root: Path, staged: Path, out: Path, student: str, assignment: Assignment) -> None:
+    """Worker: sanitize as nbgrader does, run TrustedExecute, write the executed notebook."""
+    from grader.grading.trusted import TrustedExecute, replay_record
+
+    config = _config(root)
+    nb, resources = nbgrader_sanitized(nbformat.read(staged, as_version=4), root, student, config, assignment)
+    nb, _ = TrustedExecute(config=config).preprocess(nb, resources)
+    out.write_text(json.dumps(replay_record(nb)), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def gradebook_lock(root: Path):
+    """Exclusive, across processes, for as long as one submission is being recorded."""
+    path = root / "build" / "grading" / "gradebook.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str, assignment: Assignment) -> None:
+    """Worker: nbgrader's Autograde converter for one student, replaying its executed record.
+
+    It writes ``autograded/<student>/`` and the gradebook, as ``nbgrader autograde
+    --create --force`` does for that student; its log goes to build/grading/logs/.
+    """
+    from nbgrader.converters import Autograde, NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+
+    config = _config(root)
+    config.CourseDirectory.submitted_directory = str(staged_dir)
+    config.CourseDirectory.assignment_id = assignment.id
+    config.CourseDirectory.student_id = student
+    config.Autograde.create_student = True
+    config.BaseConverter.force = True
+    config.TrustedExecute.replay_dir = str(replay_dir)
+    logs = root / "build" / "grading" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger(f"nbgrader.autograde.{student}")
+    log.propagate = False
+    log.setLevel(logging.WARNING)
+    handler = logging.FileHandler(logs / f"{student}.log", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    log.addHandler(handler)
+    try:
+        converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=log)
+        with gradebook_lock(root):
+            converter.start()
+    except NbGraderException as exc:
+        raise RuntimeError(f"nbgrader could not record it ({exc}); see {logs / (student + '.log')}") from None
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def failed_record(root: Path, staged: Path, student: str, reason: str, assignment: Assignment) -> dict:
+    """A replay record giving every test cell an error naming ``reason``."""
+    from grader.grading.trusted import replay_record
+
+    nb, _ = nbgrader_sanitized(nbformat.read(staged, as_version=4), root, student, _config(root), assignment)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.test_ids:
+            cell.outputs = [nbformat.v4.new_output("error", ename="GradingFailed", evalue=reason,
+                                                   traceback=[f"GradingFailed: {reason}"])]
+    return replay_record(nb)
+
+
+# ------------------------------------------------------------------ the class
+
+
+def stage(root: Path, submitted: Path, staged_dir: Path, students: list[str],
+          assignment: Assignment) -> dict[str, Outcome]:
+    from grader.grading.sanitize import sanitize
+
+    release = root / "release" / assignment.id / assignment.notebook
+    outcomes = {}
+    for student in students:
+        result = sanitize(submitted / student / assignment.id, release)
+        outcome = Outcome(student, problems=list(result.problems))
+        if result.fatal:
+            outcome.failure = "; ".join(result.problems) or "no usable notebook"
+        target = staged_dir / student / assignment.id / assignment.notebook
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(result.notebook, target)
+        outcome.flags = integrity.scan(result.notebook)
+        outcomes[student] = outcome
+    return outcomes
+
+
+class Worker:
+    """A long-lived grading process (``--serve``): imports once, grades one submission at a time."""
+
+    def __init__(self, root: Path, assignment: Assignment):
+        self.root = root
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.grading.autograde", "--serve", "--root", str(root),
+             "--assignment", assignment.id],
+            cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, start_new_session=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # the process ended
+
+    def grade(self, student: str, staged: Path, out: Path, timeout: float, fail: str | None = None) -> str | None:
+        """Grade one submission (or record ``fail`` for it); None on success, else why it failed."""
+        try:
+            job = {"student": student, "staged": str(staged), "out": str(out), "fail": fail}
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return f"grading took longer than {timeout:g} s (wall clock): stopped"
+        except OSError as exc:
+            return f"the grading worker was gone: {exc}"
+        if line is None:
+            return "the grading worker died"
+        status, _, detail = line.partition(" ")
+        if status == "ok":
+            if detail and detail not in WARNED:  # e.g. warm kernels could not start: say so once
+                WARNED.add(detail)
+                tqdm.write(f"WARNING: {detail}", file=sys.stderr)
+            return None
+        return detail or "the grading worker failed"
+
+    def stop(self, grace: float = 0) -> None:
+        """End the worker: given ``grace`` seconds, it may finish and clean up (its warm template's
+        folder); a worker stuck on a submission is killed at once, with everything it started."""
+        if grace:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # end of jobs: the worker returns from serve()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=grace)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def sandbox_warnings() -> str:
+    """What a worker has to say about its kernels (one line; empty when all is as described)."""
+    from grader.grading.sandbox import warm_failure
+
+    failure = warm_failure()
+    return f"warm kernels are off in a worker, kernels start cold: {failure}"[:300] if failure else ""
+
+
+def serve(root: Path, assignment: Assignment) -> int:
+    """Worker loop: one JSON job per line in, one line "ok" / "error <why>" out.
+
+    A job {"student", "staged", "out"} executes the staged notebook into ``out`` and records it;
+    with "fail": <reason> it records zero for every test, giving the reason, without executing.
+
+    The protocol keeps private copies of stdin and stdout; fds 0 and 1 become /dev/null, so a
+    kernel started here (and the student code in it) can neither read nor forge the driver's lines.
+    """
+    requests, replies = os.fdopen(os.dup(0), "r"), os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the worker
+    for line in requests:
+        job = json.loads(line)
+        student, staged, out = job["student"], Path(job["staged"]), Path(job["out"])
+        try:
+            if job.get("fail"):
+                out.write_text(json.dumps(failed_record(root, staged, student, job["fail"], assignment)),
+                               encoding="utf-8")
+            else:
+                execute_one(root, staged, out, student, assignment)
+            record_one(root, staged.parents[2], out.parent, student, assignment)
+            cold = sandbox_warnings()
+            replies.write(f"ok {cold}\n" if cold else "ok\n")
+        except Exception as exc:  # noqa: BLE001 -- reported to the driver, which records it
+            first = str(exc).splitlines()[0][:300] if str(exc) else ""
+            replies.write(f"error {type(exc).__name__}: {first}\n")
+        replies.flush()
+    return 0
+
+
+def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[str, Outcome],
+                workers: int, timeout: float, assignment: Assignment) -> None:
+    replay_dir.mkdir(parents=True, exist_ok=True)
+    todo: queue.Queue[str] = queue.Queue()
+    for student in outcomes:
+        todo.put(student)
+    done: queue.Queue[tuple[str, str | None, str | None, float]] = queue.Queue()
+
+    def slot() -> None:
+        worker = Worker(root, assignment)
+        try:
+            while True:
+                try:
+                    student = todo.get_nowait()
+                except queue.Empty:
+                    return
+                out = replay_dir / f"{student}.json"
+                out.unlink(missing_ok=True)
+                staged = staged_dir / student / assignment.id / assignment.notebook
+                start = time.monotonic()
+                failure = outcomes[student].failure  # the sanitizer found no usable notebook
+                if failure is None:
+                    failure = worker.grade(student, staged, out, timeout)
+                    if failure:  # the worker is in an unknown state: replace it
+                        worker.stop()
+                        worker = Worker(root, assignment)
+                recorded = None
+                if failure:
+                    recorded = worker.grade(student, staged, out, RECORD_TIMEOUT, fail=failure)
+                    if recorded:
+                        worker.stop()
+                        worker = Worker(root, assignment)
+                done.put((student, failure, recorded, time.monotonic() - start))
+        finally:
+            worker.stop(grace=30)
+
+    threads = [threading.Thread(target=slot, daemon=True) for _ in range(min(workers, len(outcomes)))]
+    for thread in threads:
+        thread.start()
+    with tqdm(total=len(outcomes), unit="submission", desc="grading", file=sys.stderr, disable=None) as bar:
+        for _ in range(len(outcomes)):
+            student, failure, unrecorded, seconds = done.get()
+            outcome = outcomes[student]
+            outcome.seconds = seconds
+            if failure:
+                outcome.failure = failure
+            if unrecorded:
+                outcome.failure = f"{failure}; and recording that failed too: {unrecorded}"
+            bar.set_postfix_str(f"{student}: {'FAILED' if failure else 'ok'}", refresh=False)
+            bar.update()
+    for thread in threads:
+        thread.join()
+
+
+def summary(outcomes: dict[str, Outcome], scores: dict[str, float]) -> str:
+    lines = []
+    failed = [o for o in outcomes.values() if o.failure]
+    flagged = [o for o in outcomes.values() if o.flags]
+    repaired = [o for o in outcomes.values() if o.problems and not o.failure]
+    lines.append(f"graded {len(outcomes)} submissions: {len(outcomes) - len(failed)} ran, "
+                 f"{len(failed)} failed, {len(repaired)} repaired, {len(flagged)} flagged for review")
+    for o in sorted(failed, key=lambda o: o.student):
+        lines.append(f"  FAILED   {o.student}: {o.failure} (score {scores.get(o.student, 0):g})")
+    for o in sorted(repaired, key=lambda o: o.student):
+        lines.append(f"  repaired {o.student}: {'; '.join(o.problems)[:300]}")
+    for o in sorted(flagged, key=lambda o: o.student):
+        kinds = sorted({f.kind for f in o.flags})
+        lines.append(f"  flagged  {o.student}: {len(o.flags)} finding(s): {', '.join(kinds)}")
+    return "\n".join(lines)
+
+
+def scores_from_gradebook(root: Path, assignment_id: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        return {s.student_id: s.score for s in gb.assignment_submissions(assignment_id)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.grading.autograde", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course directory (default: .)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="submissions graded at once (default: one per core, %(default)s)")
+    parser.add_argument("--timeout", type=float, default=600, help="wall-clock seconds per submission")
+    parser.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
+    parser.add_argument("--assignment", default=None,
+                        help="assignment id (default: the one in nbgrader_config.py's c.GradedAssignments)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a worker process
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        parser.error(f"{root} has no nbgrader_config.py: run from the course directory or pass --root")
+    try:
+        assignment = assignments.load(_config(root), args.assignment)
+    except (ValueError, ImportError) as exc:
+        parser.error(str(exc))
+    if args.serve:
+        return serve(root, assignment)
+
+    from grader.grading.sandbox import SandboxKernelManager, isolation_report
+
+    submitted = root / "submitted"
+    if not (root / "gradebook.db").exists():
+        parser.error("gradebook.db not found: run 'make release' first (it records the source cells)")
+    found = sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else []
+    students = args.student or found
+    if not students:
+        parser.error(f"no submissions in {submitted}/<student>/{assignment.id}/")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+
+    report = isolation_report()
+    print(SandboxKernelManager().describe())
+    for warning in report.warnings:
+        print(f"WARNING: {warning}")
+    saved = backup(root / "gradebook.db", root / "backups")
+    if saved:
+        print(f"gradebook backed up to {saved.relative_to(root)}")
+
+    work = root / "build" / "grading"
+    staged_dir, replay_dir = work / "staged", work / "executed"
+    shutil.rmtree(staged_dir, ignore_errors=True)
+    start = time.monotonic()
+    outcomes = stage(root, submitted, staged_dir, students, assignment)
+    print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s", flush=True)
+    phase = time.monotonic()
+    execute_all(root, staged_dir, replay_dir, outcomes, args.workers, args.timeout, assignment)
+    print(f"executed and recorded in {time.monotonic() - phase:.1f} s", flush=True)
+    scores = scores_from_gradebook(root, assignment.id)
+    missing = [s for s in students if s not in scores]
+    for student in missing:
+        outcomes[student].failure = (outcomes[student].failure or "not graded") + \
+            f"; not in the gradebook, see {work / 'logs' / (student + '.log')}"
+    elapsed = time.monotonic() - start
+    (work / "integrity.md").write_text(integrity.report({o.student: o.flags for o in outcomes.values()}),
+                                       encoding="utf-8")
+    (work / "summary.json").write_text(json.dumps({
+        s: {"score": scores.get(s), "failure": o.failure, "problems": o.problems,
+            "flags": [f.kind for f in o.flags], "seconds": round(o.seconds, 2)}
+        for s, o in outcomes.items()}, indent=1), encoding="utf-8")
+    print(summary(outcomes, scores))
+    print(f"{len(students)} submissions in {elapsed:.1f} s with {args.workers} worker(s); "
+          f"integrity report: {(work / 'integrity.md').relative_to(root)}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

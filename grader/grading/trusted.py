@@ -1,0 +1,352 @@
+"""Grades decided in the grading process, never inside the student's kernel.
+
+``TrustedExecute`` replaces nbgrader's ``Execute`` in the autograde pipeline
+(see ``nbgrader_config.py``).  Student cells run in the kernel as usual.  A
+graded test cell does not: its source is taken from the gradebook (what the
+instructor wrote, not what the submission carries) and executed here, in the
+grading process, with each graded function name bound to a ``KernelFunction``
+proxy.  A proxy call ships its arguments to the kernel as plain data, runs
+the student's function there and brings back plain data only
+(``grader.grading.probe``).  So the comparison with the reference happens
+where student code cannot reach it, on inputs drawn from a secret seed that
+student code never sees.  The cell's outputs are then replaced by the
+verdict: one line on success, the check's message as an error on failure.
+
+Honest warnings cost nothing: they are recorded, not written to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import json
+import queue
+import secrets
+import socket
+import tempfile
+import warnings
+from pathlib import Path
+
+import nbformat
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, Unicode
+
+from grader.grading import assignments, probe
+
+
+class KernelError(Exception):
+    """The kernel could not answer a call (timeout, crash, garbled reply)."""
+
+
+def _remote_exception(info: dict) -> Exception:
+    """A local exception of the same builtin family as the one the student code raised."""
+    import builtins
+
+    name = "".join(ch for ch in str(info.get("type", "Exception")) if ch.isalnum() or ch == "_")[:80] or "Exception"
+    base = Exception
+    for candidate in info.get("bases", []):
+        found = getattr(builtins, str(candidate), None)
+        if isinstance(found, type) and issubclass(found, Exception):
+            base = found
+            break
+    try:
+        cls = type(name, (base,), {})
+        return cls(str(info.get("message", "")))
+    except TypeError:  # a builtin base that cannot be subclassed this way
+        return base(str(info.get("message", "")))
+
+
+class KernelFunction:
+    """Stands in for a student's function: calls it in the kernel, returns plain data."""
+
+    def __init__(self, executor: TrustedExecute, name: str):
+        self._executor = executor
+        self.__name__ = name
+
+    def __call__(self, *args, **kwargs):
+        reply = self._executor.call_in_kernel(self.__name__, args, kwargs)
+        for w in reply.get("warnings", []):
+            category = RuntimeWarning if "RuntimeWarning" in w.get("bases", []) else UserWarning
+            warnings.warn_explicit(str(w.get("message", "")), category, f"<{self.__name__}>", 0)
+        if "raised" in reply:
+            raise _remote_exception(reply["raised"])
+        return probe.decode(reply.get("returned"))
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+
+def _stream(text: str) -> NotebookNode:
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+def _error(exc: BaseException) -> NotebookNode:
+    name = type(exc).__name__
+    return nbformat.v4.new_output("error", ename=name, evalue=str(exc), traceback=[f"{name}: {exc}"])
+
+
+def _key(nb) -> str:
+    """Identifies a notebook's cells (types and sources) for replay."""
+    text = json.dumps([(c.cell_type, c.source) for c in nb.cells])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def replay_record(nb) -> dict:
+    """What TrustedExecute.replay_dir holds for an executed notebook."""
+    return {"key": _key(nb), "outputs": [c.get("outputs", []) for c in nb.cells]}
+
+
+class TrustedExecute(Execute):
+    """nbgrader's Execute, with every graded test cell run here against kernel proxies."""
+
+    call_timeout = Integer(10, help="Seconds one call of a student function may take.").tag(config=True)
+    max_output_chars = Integer(20_000, help="Characters of output kept per cell in the graded notebook.").tag(
+        config=True)
+    max_output_in_flight = Integer(2_000_000, help="Characters of output a cell may produce before the "
+                                   "rest is dropped while it runs.").tag(config=True)
+    secret_file = Unicode(
+        "", help="File holding the secret that seeds the checks' random inputs (created when missing)."
+    ).tag(config=True)
+    sandbox = Bool(True, help="Run the kernel in grader.grading.sandbox's SandboxKernelManager.").tag(config=True)
+    replay_dir = Unicode(
+        "", help="Folder of <student>.json records written by a parallel run (grader.grading.autograde): a "
+        "notebook whose record matches is not executed again, its recorded outputs are used."
+    ).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.sandbox:
+            from grader.grading.sandbox import SandboxKernelManager
+
+            self.kernel_manager_class = SandboxKernelManager
+
+    # ------------------------------------------------------------------ setup
+
+    def _trusted_cells(self, resources: dict) -> tuple[dict[str, str], dict[str, str]]:
+        """(test cell sources, other locked code cell sources) by grade_id, from the gradebook."""
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            grade_ids = {c.name for c in notebook.grade_cells}
+            sources = {c.name: (c.source, c.locked, c.cell_type) for c in notebook.source_cells}
+        test_ids = self._assignment.test_ids
+        tests = {g: s for g, (s, _, kind) in sources.items() if g in grade_ids and g in test_ids and kind == "code"}
+        locked = {g: s for g, (s, lk, kind) in sources.items() if lk and kind == "code" and g not in grade_ids}
+        return tests, locked
+
+    def _secret(self) -> int:
+        if not self.secret_file:
+            return 0
+        path = Path(self.secret_file)
+        if not path.exists():
+            path.write_text(str(secrets.randbits(63)), encoding="utf-8")
+            path.chmod(0o600)
+        return int(path.read_text(encoding="utf-8").strip())
+
+    def preprocess(self, nb, resources=None, km=None):
+        replayed = self._replay(nb, resources)
+        if replayed:
+            return nb, resources
+        self._assignment = assignments.load(self.config, resources["nbgrader"]["assignment"])
+        self._tests, self._locked = self._trusted_cells(resources)
+        self._namespace = {name: KernelFunction(self, name) for name in self._assignment.functions}
+        self._probe: socket.socket | None = None
+        self._dead: str | None = None
+        self._in_flight: dict[int, int] = {}
+        self._assignment.set_secret(self._secret())
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._assignment.set_secret(0)
+            self._drop_probe()
+
+    def _replay(self, nb, resources) -> bool:
+        """Copy the outputs of a matching record from replay_dir into nb; whether it did."""
+        if not self.replay_dir:
+            return False
+        path = Path(self.replay_dir) / f"{resources['nbgrader'].get('student')}.json"
+        if not path.exists():
+            return False
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("key") != _key(nb):
+            self.log.warning("replay record %s does not match the notebook: executing it", path)
+            return False
+        for cell, outputs in zip(nb.cells, record["outputs"], strict=True):
+            if cell.cell_type == "code":
+                cell.outputs = [nbformat.from_dict(o) for o in outputs]
+                cell.execution_count = None
+        return True
+
+    # ------------------------------------------------------------------ cells
+
+    def preprocess_cell(self, cell, resources, index):
+        self._in_flight = {}  # output budget per cell
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code":
+            return cell, resources
+        if gid in self._tests:
+            cell.outputs = self._grade(gid)
+            cell.execution_count = None
+            return cell, resources
+        if self._dead:
+            cell.outputs = [_stream(f"[not run: {self._dead}]\n")]
+            return cell, resources
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except (DeadKernelError, CellTimeoutError) as exc:  # no idle even after the interrupt: hung for good
+            how = "died" if isinstance(exc, DeadKernelError) else "stopped responding"
+            self._dead = f"the kernel {how} while running cell {index} ({exc})"
+            cell.outputs = [_error(KernelError(self._dead))]
+        self._cap_outputs(cell)
+        if gid in self._locked:
+            self._run_here(self._locked[gid], f"<{gid}>")
+        return cell, resources
+
+    def _cap_outputs(self, cell) -> None:
+        """Keep at most max_output_chars of text per cell; drop images beyond that too."""
+        budget, kept = self.max_output_chars, []
+        for out in cell.outputs:
+            size = len(json.dumps(out))
+            if size <= budget:
+                kept.append(out)
+                budget -= size
+            else:
+                kept.append(_stream(f"[output truncated: more than {self.max_output_chars} characters]\n"))
+                break
+        cell.outputs = kept
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output handler, dropping what a cell prints beyond max_output_in_flight."""
+        used = self._in_flight.get(id(outs), 0)
+        if used > self.max_output_in_flight:
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None:
+            self._in_flight[id(outs)] = used + len(json.dumps(out))
+        return out
+
+    def _run_here(self, source: str, filename: str) -> tuple[str, BaseException | None]:
+        """Run instructor code in the grading process; (stdout, exception or None). IPython magics are skipped."""
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            try:
+                exec(compile(source, filename, "exec"), self._namespace)  # noqa: S102 -- gradebook source
+            except Exception as exc:  # noqa: BLE001 -- the verdict of a test cell
+                return out.getvalue(), exc
+        return out.getvalue(), None
+
+    def _grade(self, gid: str) -> list[NotebookNode]:
+        if self._dead:
+            return [_error(KernelError(f"not graded: {self._dead}"))]
+        text, exc = self._run_here(self._tests[gid], f"<test {gid}>")
+        text = text[: self.max_output_chars]
+        if exc is None:
+            return [_stream(text or f"✓ {gid} passed\n")]
+        outputs = [_stream(text)] if text else []
+        return [*outputs, _error(exc)]
+
+    # ------------------------------------------------------------------ kernel calls
+
+    async def _async_probe(self, source: str) -> tuple[str, str | None]:
+        """Run ``source`` in the kernel; (its stdout, the error name or None). Lean: one request, no cell."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.call_timeout
+        msg_id = self.kc.execute(source, store_history=False, allow_stdin=False, stop_on_error=False)
+        stdout, size, error, interrupted = [], 0, None, False
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                if interrupted:  # no answer even after an interrupt: give up on this kernel
+                    raise DeadKernelError("the kernel stopped responding")
+                await ensure_async(self.km.interrupt_kernel())
+                interrupted, error = True, "CellTimeoutError"
+                deadline = loop.time() + 5
+                continue
+            try:
+                msg = await ensure_async(self.kc.get_iopub_msg(timeout=remaining))
+            except queue.Empty:
+                if not await ensure_async(self.km.is_alive()):
+                    raise DeadKernelError("the kernel died") from None
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream" and content.get("name") == "stdout" and size < self.max_output_in_flight:
+                stdout.append(content.get("text", ""))
+                size += len(stdout[-1])
+            elif kind == "error" and error is None:
+                error = content.get("ename")
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
+        with contextlib.suppress(queue.Empty, asyncio.TimeoutError):
+            await ensure_async(self.kc.get_shell_msg(timeout=1))
+        return "".join(stdout), error
+
+    def _run_probe_cell(self, source: str) -> tuple[str, str | None]:
+        try:
+            return run_sync(self._async_probe)(source)
+        except DeadKernelError as exc:
+            self._dead = f"the kernel died while a test called the student's code ({exc})"
+            raise KernelError(self._dead) from None
+
+    def _connect_probe(self) -> None:
+        """Listen on a unix socket the kernel can reach, start the probe in the kernel, accept it."""
+        folder = Path(self.km.connection_file).parent if self.sandbox else Path(tempfile.mkdtemp(prefix="probe-"))
+        path = folder / f"probe-{secrets.token_hex(6)}.sock"
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            server.bind(str(path))
+            path.chmod(0o666)
+            server.listen(1)
+            server.settimeout(self.call_timeout)
+            _, error = self._run_probe_cell(probe.kernel_source(path))
+            if error:
+                raise KernelError(f"the grading probe could not start in the kernel ({error})")
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                raise KernelError("the grading probe did not connect back from the kernel") from None
+        finally:
+            server.close()
+            path.unlink(missing_ok=True)
+            if not self.sandbox:
+                folder.rmdir()
+        conn.settimeout(self.call_timeout)
+        self._probe = conn
+
+    def call_in_kernel(self, name: str, args: tuple, kwargs: dict) -> dict:
+        """Call the student's ``name`` in the kernel with plain-data arguments; the decoded reply."""
+        if self._dead:
+            raise KernelError(self._dead)
+        if self._probe is None:
+            try:
+                self._connect_probe()
+            except KernelError as exc:  # a kernel that cannot run the probe answers no call: stop asking
+                self._dead = self._dead or str(exc)
+                raise
+        request = {"name": name, "args": probe.encode((list(args), kwargs))}
+        try:
+            probe.send_frame(self._probe, json.dumps(request).encode("utf-8"))
+            reply = json.loads(probe.recv_frame(self._probe))
+        except TimeoutError:
+            self._drop_probe()  # its thread is stuck in the student's code; the next call starts another
+            raise TimeoutError(f"{name}(...) did not return within {self.call_timeout} s") from None
+        except (OSError, ValueError) as exc:
+            self._drop_probe()
+            raise KernelError(f"{name}(...) gave no usable answer: {exc}") from None
+        if not isinstance(reply, dict):
+            raise KernelError(f"{name}(...) gave no usable answer")
+        return reply
+
+    def _drop_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None

@@ -1,0 +1,242 @@
+"""Warm kernels: a template process that forks each sandboxed kernel.
+
+A fresh kernel spends most of its start-up importing IPython, numpy, matplotlib
+and seaborn.  The template imports them once, inside a bubblewrap sandbox that
+sees only what a kernel may see, and then forks one kernel per request.  Each
+fork is sealed before any student code runs, as a fresh bubblewrap sandbox
+would be:
+
+- new mount, PID, network, IPC and UTS namespaces: its own fresh ``/tmp`` and
+  ``/proc``; its HOME (``/home/student``) and kernel socket folder are bind
+  mounts of its own folders, and the folder holding every kernel's files and
+  the template's socket is covered by an empty tmpfs;
+- a reaper is PID 1 of the namespace, so every process the kernel starts dies
+  with it;
+- resource limits, no supplementary groups, the kernel's dedicated uid (which
+  drops every capability) and no_new_privs.
+
+The template talks to the grader over a unix socket in that folder: one JSON
+request per connection; the connection stays open for the life of the kernel
+and closing it kills the kernel, so the thin client that ``grader.grading.sandbox``
+starts in the kernel's place behaves like the kernel process itself
+(``attach``).
+
+This file runs as a script: inside the sandbox as the template (``python
+zygote.py SOCKET``), and on the grader's side as the stand-in (``python -I -S
+zygote.py attach SOCKET REQUEST``); only the standard library is imported before
+the template's preloads.  The grader never imports it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+HOME = "/home/student"
+PRELOAD = ("numpy", "pandas", "matplotlib.pyplot", "seaborn", "grader.student.plots", "ipykernel.kernelapp",
+           "ipykernel.ipkernel", "IPython.core.interactiveshell")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _bytes(value: str | None) -> bytes | None:
+    return value.encode() if value is not None else None
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    result = _libc.mount(_bytes(source), _bytes(target), _bytes(fstype), ctypes.c_ulong(flags), _bytes(data))
+    _check(result, f"mount {target}")
+
+
+def _seal(request: dict) -> None:
+    """In the new namespaces, as root: the kernel's own view of the file system."""
+    home, run, shared = request["home"], request["run"], request["shared"]
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Hold the kernel's own folders, then cover everything the template's children share.
+    folders = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in (home, run)}
+    _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={request['tmp_mb']}m")
+    os.makedirs(run, 0o755, exist_ok=True)
+    _mount(f"/proc/self/fd/{folders[run]}", run, None, MS_BIND)
+    _mount(f"/proc/self/fd/{folders[home]}", HOME, None, MS_BIND)
+    for fd in folders.values():
+        os.close(fd)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def _drop(request: dict) -> None:
+    """Limits, then the dedicated uid (which clears every capability), then no_new_privs."""
+    mib = 1024 * 1024
+    limits = request["limits"]
+    for which, value in ((resource.RLIMIT_AS, limits["memory_mb"] * mib),
+                         (resource.RLIMIT_CPU, limits["cpu_seconds"]),
+                         (resource.RLIMIT_FSIZE, limits["file_size_mb"] * mib),
+                         (resource.RLIMIT_NPROC, limits["max_processes"]),
+                         (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(which, (value, value))
+    for cap in range(64):  # the bounding set: nothing can ever be gained back
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+            _check(-1, f"drop capability {cap} from the bounding set")
+    uid = request["uid"]
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # clears the effective and permitted sets
+    header, data = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "clear the inheritable set")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _kernel(request: dict) -> None:
+    """In the sealed namespace, unprivileged: become the IPython kernel."""
+    os.chdir(HOME)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = ["ipykernel_launcher", *request["argv"]]
+    sys.path[0] = ""  # as ``python -m``: the working directory first
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance()
+
+
+def _reap(kernel: int) -> int:
+    """PID 1 of the kernel's namespace: reap every orphan until the kernel exits; its status."""
+    while True:
+        pid, status = os.wait()
+        if pid == kernel:
+            return os.waitstatus_to_exitcode(status)
+
+
+def _read_line(conn: socket.socket) -> bytes | None:
+    """One newline-terminated message, or None when the other side hung up first."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _serve_one(conn: socket.socket) -> None:
+    """A forked child: read the request, start the kernel in new namespaces, report its exit."""
+    data = _read_line(conn)
+    if data is None:
+        os._exit(0)
+    request = json.loads(data)
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    init = os.fork()
+    if init == 0:  # PID 1 of the new namespace
+        status = 70
+        try:
+            conn.close()
+            _seal(request)
+            _drop(request)
+            kernel = os.fork()
+            if kernel == 0:
+                try:
+                    _kernel(request)
+                    os._exit(0)
+                except SystemExit as stop:
+                    os._exit(stop.code if isinstance(stop.code, int) else 1)
+                except BaseException as exc:  # noqa: BLE001 -- the kernel's own failure, told on stderr
+                    print(f"kernel failed to start: {exc!r}", file=sys.stderr)
+                    os._exit(70)
+            status = _reap(kernel)
+        except BaseException as exc:  # noqa: BLE001
+            print(f"sandbox setup failed: {exc!r}", file=sys.stderr)
+        os._exit(status & 0xFF if status >= 0 else 128 - status)
+    # Watch both: the kernel's namespace ending, and the grader's side hanging up.
+    conn.setblocking(True)
+    readable = os.pidfd_open(init) if hasattr(os, "pidfd_open") else None
+    sel = selectors.DefaultSelector()
+    sel.register(conn, selectors.EVENT_READ)
+    if readable is not None:
+        sel.register(readable, selectors.EVENT_READ)
+    while True:
+        events = sel.select(timeout=None if readable is not None else 0.2)
+        done, status = os.waitpid(init, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            try:
+                conn.sendall(f"{code}\n".encode())
+            except OSError:
+                pass
+            os._exit(0)
+        for key, _ in events:
+            if key.fileobj is conn and not conn.recv(1):  # the grader's side is gone: end the kernel
+                os.kill(init, signal.SIGKILL)
+                os.waitpid(init, 0)
+                os._exit(0)
+
+
+def main(path: str) -> None:
+    for name in PRELOAD:
+        __import__(name)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(16)
+    print("ready", flush=True)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)  # kernels inherit it: the grader reads nothing more from here
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the per-kernel children are never waited for here
+    while True:
+        conn, _ = server.accept()
+        if os.fork() == 0:
+            server.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                _serve_one(conn)
+            finally:
+                os._exit(0)
+        conn.close()
+
+
+def attach(path: str, request: str) -> int:
+    """The kernel command's stand-in on the grader's side (``python -I -S zygote.py attach SOCKET REQUEST``).
+
+    Asks the template for a kernel and lives exactly as long as it: its exit status is the
+    kernel's, and killing it hangs up, which kills the kernel.
+    """
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+    conn.sendall(request.encode() + b"\n")
+    reply = (_read_line(conn) or b"").strip()
+    return int(reply) if reply.lstrip(b"-").isdigit() else 70
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "attach":
+        sys.exit(attach(sys.argv[2], sys.argv[3]))
+    main(sys.argv[1])
