@@ -10,7 +10,7 @@ export MPLBACKEND := Agg
 NBGRADER   := $(VENV)/bin/nbgrader
 STAMP      := $(VENV)/.installed
 
-.PHONY: help demo install release validate sample-class autograde feedback grades \
+.PHONY: help demo install source check-source release validate sample-class autograde feedback grades \
         bench html lab student-wheel student-env test test-fast test-browser lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
@@ -25,6 +25,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	@touch $@
+
+source: $(STAMP)  ## Rewrite the source notebook's conventions, test tables and test docstrings from grader/course
+	$(PYTHON) -m grader.publish.source sync
+
+check-source: $(STAMP)  ## Fail when the source notebook's conventions or test tables differ from grader/course
+	$(PYTHON) -m grader.publish.source check
 
 release: $(STAMP)  ## Generate the student release from source/ (nbgrader generate_assignment)
 	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force

@@ -4,7 +4,8 @@ One temporary course, one class with a student per case, one run of
 ``python -m grader.grading.autograde``; then each case's score, status and integrity
 flags are checked against what it declares, and the run against what no
 submission may do: touch the course's files, outlive the grading, or stop
-the honest student from getting full marks.  Needs bubblewrap and root, as CI.
+the honest student from getting full marks.  Needs bubblewrap and root, as CI (the
+``sandbox`` tier: skipped elsewhere, see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from grader.course.contract import ASSIGNMENT, NOTEBOOK, TOTAL_POINTS
 from grader.grading.sandbox import SLOT_DIR, UID_BASE, UID_SLOTS
 from grader.publish.sample_class import solutions, students, submission
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {m.name: importlib.import_module(f"hostile.{m.name}")

@@ -99,3 +99,21 @@ def test_wrong_implementation_fails_its_exercise_only_and_names_its_misconceptio
     assert any(mention in message.lower() for message in failed.values()), (
         f"no failure message of {wrong.name} mentions {wrong.feedback_mentions!r}:\n" + "\n".join(failed.values())
     )
+
+
+@pytest.mark.parametrize("message, name", [
+    ("zero_point must be an integer", "zero_point"), ("Zero point out of range", "zero_point"),
+    ("zero-point must lie in [0, 255]", "zero_point"), ("the scales must be positive", "scale"),
+    ("each label must be an integer", "labels"), ("no activation to cover", "activations"),
+    ("'x_min' is larger than 'x_max'", "x_max"), ("bad value: scale=0.0", "scale"),
+])
+def test_a_message_names_the_argument_in_any_natural_spelling(message, name):
+    assert checks._names(message, name)
+
+
+@pytest.mark.parametrize("message, name", [
+    ("the value must be positive", "scale"), ("rescaled input is invalid", "scale"),
+    ("upscaled", "scale"), ("must be finite", "x"), ("max_abs is negative", "x_max"),
+])
+def test_a_message_that_does_not_name_the_argument_is_refused(message, name):
+    assert not checks._names(message, name)

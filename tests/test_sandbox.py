@@ -3,7 +3,8 @@
 Every kernel test runs code a hostile submission could contain inside a
 SandboxKernelManager kernel and checks, from the grading process, that it
 neither reaches the course nor outlives or harms the grader.  They need
-bubblewrap and root (CI has both): without them they fail, never skip.
+bubblewrap and root (CI has both): the ``sandbox`` tier, skipped without them, except in CI
+(REQUIRE_SANDBOX=1), where they fail (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def host_processes(uid: int) -> list[str]:
 # ---------------------------------------------------------------- no kernel
 
 
+@pytest.mark.sandbox
 def test_bubblewrap_with_a_dedicated_uid_is_in_force():
     report = require_sandbox()
     assert report.warnings == []
@@ -118,6 +120,7 @@ def test_student_package_is_the_student_folder_only(tmp_path):
     assert not (tmp_path / "grader" / "course").exists() and not (tmp_path / "grader" / "grading").exists()
 
 
+@pytest.mark.sandbox
 def test_sandbox_folders_whose_grader_died_are_removed():
     import os
     import shutil
@@ -144,6 +147,7 @@ def test_sandbox_folders_whose_grader_died_are_removed():
 # ------------------------------------------------------------------ kernels
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_notebook_runs_numpy_and_plots_but_not_the_grader(tmp_path):
     """nbclient with the sandbox, on a notebook inside a fake course with a gradebook and extras."""
@@ -186,6 +190,7 @@ print(json.dumps({{
     assert facts["visible"] == []
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_only_the_workdir_is_writable_and_the_course_is_not_mounted(tmp_path):
     workdir = tmp_path / "work"
@@ -247,6 +252,7 @@ SEALED = """
 """
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_kernel_is_sealed_unprivileged_and_starts_clean(warm):
@@ -268,6 +274,7 @@ def test_kernel_is_sealed_unprivileged_and_starts_clean(warm):
         assert facts["numpy_preloaded"] is warm
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_warm_kernel_sees_neither_the_template_nor_other_kernels():
     """Every warm kernel's folders sit side by side in the template's folder: each sees only its own."""
@@ -321,6 +328,7 @@ def test_warm_kernel_sees_neither_the_template_nor_other_kernels():
     assert "kernel.json" in facts["own_run"]
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 def test_a_template_that_cannot_start_means_cold_kernels_and_a_reason(tmp_path, monkeypatch):
     from grader.grading import sandbox as module
@@ -340,6 +348,7 @@ def test_a_template_that_cannot_start_means_cold_kernels_and_a_reason(tmp_path, 
     assert "no template today" in module.warm_failure()
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_no_network_not_even_the_graders_loopback(warm):
@@ -359,6 +368,7 @@ def test_no_network_not_even_the_graders_loopback(warm):
         assert asyncio.run(scenario()) in ("ConnectionRefusedError", "OSError")  # refused or unreachable
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_fork_bomb_hits_the_process_limit(warm):
@@ -386,6 +396,7 @@ def test_fork_bomb_hits_the_process_limit(warm):
     assert out == "alive\n"
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_memory_bomb_raises_memory_error_and_the_kernel_survives(warm):
@@ -402,6 +413,7 @@ def test_memory_bomb_raises_memory_error_and_the_kernel_survives(warm):
     assert alive == ("alive\n", None)
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_cpu_limit_ends_a_runaway_kernel(warm):
@@ -417,6 +429,7 @@ def test_cpu_limit_ends_a_runaway_kernel(warm):
     assert asyncio.run(scenario()) is False
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_background_processes_are_gone_after_shutdown(warm):
@@ -443,6 +456,7 @@ def test_background_processes_are_gone_after_shutdown(warm):
     assert left == []
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_killing_its_parent_or_everything_spares_the_grader(warm):
@@ -462,6 +476,7 @@ def test_killing_its_parent_or_everything_spares_the_grader(warm):
     # Still here: the grading process survived both.
 
 
+@pytest.mark.sandbox
 @pytest.mark.slow
 @WARM_AND_COLD
 def test_concurrent_sandboxes_get_their_own_uid_and_see_only_themselves(warm):

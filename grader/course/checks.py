@@ -237,8 +237,12 @@ def _no_warning(result: _Result, advice: str) -> None:
 
 def _names(message: str, name: str) -> bool:
     """Whether message names the argument: its name as a word, in any case, its parts joined by "_",
-    a space, "-" or nothing ("zero_point", "zero point", "Zero-point", "zeropoint"), plural allowed."""
-    pattern = r"[_\s-]?".join(re.escape(part) for part in name.split("_"))
+    a space, "-" or nothing ("zero_point", "zero point", "Zero-point", "zeropoint"), in the singular or
+    the plural ("scales" names scale, "label" names labels)."""
+    parts = name.split("_")
+    if len(parts[-1]) > 3 and parts[-1].endswith("s"):  # "labels": "label" names it too
+        parts[-1] = parts[-1][:-1]
+    pattern = r"[_\s-]?".join(re.escape(part) for part in parts)
     return re.search(rf"(?<![a-z0-9_]){pattern}s?(?![a-z0-9_])", message, re.IGNORECASE) is not None
 
 

@@ -52,6 +52,11 @@ def encode(obj, depth=0):
         raise ValueError("nesting too deep")
     if obj is None or type(obj) is bool:
         return obj
+    if isinstance(obj, str):  # np.str_ too: a string is a string
+        return str.__str__(obj)
+    if isinstance(obj, np.ndarray | np.generic) and np.asarray(obj).dtype.kind == "f" \
+            and str(np.asarray(obj).dtype) not in DTYPES:  # np.longdouble: a NumPy float, sent as float64
+        obj = np.asarray(obj).astype(np.float64) if isinstance(obj, np.ndarray) else np.float64(obj)
     if isinstance(obj, np.ndarray):
         arr = np.asarray(obj)
         if str(arr.dtype) not in DTYPES or arr.size > MAX_ITEMS:
@@ -65,8 +70,6 @@ def encode(obj, depth=0):
         if name not in DTYPES:
             return {"unsupported": f"numpy scalar {name}"}
         return {"npscalar": name, "value": encode(np.asarray(obj).reshape(1), depth + 1)}
-    if isinstance(obj, str):
-        return str.__str__(obj)
     if isinstance(obj, int):
         return {"int": int.__repr__(obj)}
     if isinstance(obj, float):

@@ -45,21 +45,28 @@ class KernelError(Exception):
 
 
 def _remote_exception(info: dict) -> Exception:
-    """A local exception of the same builtin family as the one the student code raised."""
+    """A local exception of the same builtin families as the one the student code raised.
+
+    Every builtin exception class in its MRO is kept (a ``class Missing(KeyError, ValueError)`` is
+    still a ValueError here), never the student's class itself: only names cross the wire.
+    """
     import builtins
 
     name = "".join(ch for ch in str(info.get("type", "Exception")) if ch.isalnum() or ch == "_")[:80] or "Exception"
-    base = Exception
+    found = []
     for candidate in info.get("bases", []):
-        found = getattr(builtins, str(candidate), None)
-        if isinstance(found, type) and issubclass(found, Exception):
-            base = found
-            break
-    try:
-        cls = type(name, (base,), {})
-        return cls(str(info.get("message", "")))
-    except TypeError:  # a builtin base that cannot be subclassed this way
-        return base(str(info.get("message", "")))
+        cls = getattr(builtins, str(candidate), None)
+        if isinstance(cls, type) and issubclass(cls, Exception) and cls not in found:
+            found.append(cls)
+    # The most specific ones: drop a class when another one kept is a subclass of it.
+    bases = tuple(c for c in found if not any(o is not c and issubclass(o, c) for o in found)) or (Exception,)
+    message = str(info.get("message", ""))
+    for attempt in (bases, bases[:1]):
+        try:
+            return type(name, attempt, {})(message)
+        except TypeError:  # builtin bases whose layouts conflict, or that cannot be subclassed this way
+            continue
+    return bases[0](message)
 
 
 class KernelFunction:

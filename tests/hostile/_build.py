@@ -6,10 +6,43 @@ import json
 import textwrap
 from pathlib import Path
 
-from grader.course.contract import NOTEBOOK
+from grader.course.contract import EXERCISES, NOTEBOOK, TESTS, TOTAL_POINTS
 
 BANK = Path(__file__).resolve().parents[2] / "grader" / "course" / "wrong_implementations"
 REPO = Path(__file__).resolve().parents[2]
+
+# --------------------------------------------------------------------------- expected scores
+
+TOTAL: int = TOTAL_POINTS
+"""Full marks."""
+
+_POINTS: dict[str, int] = {t.grade_id: t.points for t in TESTS}
+
+
+def points(*grade_ids: str) -> int:
+    """The points of these test cells; KeyError on a grade_id the course does not have."""
+    return sum(_POINTS[gid] for gid in grade_ids)
+
+
+def points_of_functions(*names: str) -> int:
+    """The points of every test cell of these graded functions (the round trip counts for quantize)."""
+    unknown = set(names) - {t.function for t in TESTS}
+    if unknown:
+        raise KeyError(f"not graded functions of this course: {sorted(unknown)}")
+    return sum(t.points for t in TESTS if t.function in names)
+
+
+def points_of_exercises(*numbers: int) -> int:
+    """The points of these exercises (numbered from 1); KeyError on an unknown number."""
+    by_number = {ex.number: ex.points for ex in EXERCISES}
+    return sum(by_number[n] for n in numbers)
+
+
+FLOOR_QUANTIZE_FAILS: tuple[str, ...] = (
+    "quantize_seed_example", "quantize_half_to_even", "quantize_matches_reference",
+    "quantize_dequantize_roundtrip",
+)
+"""The test cells floor rounding costs (``floor_quantize``); every other quantize cell is meant to pass."""
 
 
 def cell(nb: dict, gid: str) -> dict:
@@ -39,7 +72,7 @@ def bank(name: str) -> str:
 
 
 def floor_quantize(nb: dict, patch: str = "") -> dict:
-    """quantize rounding with np.floor (4 points lost), followed by ``patch`` in the same cell."""
+    """quantize rounding with np.floor (``FLOOR_QUANTIZE_FAILS`` lost), then ``patch`` in the same cell."""
     return solve(nb, "quantize", bank("quantize_floor") + "\n" + textwrap.dedent(patch))
 
 

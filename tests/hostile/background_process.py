@@ -1,9 +1,9 @@
 """Correct code that leaves processes behind: a child, a new session, a double-forked daemon."""
 
-from ._build import extend, write
+from ._build import TOTAL, extend, write
 
 DESCRIPTION = "correct code + subprocess.Popen(['sleep', '1000']) and a double-forked daemon"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"process"}
 

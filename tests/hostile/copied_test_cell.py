@@ -2,10 +2,10 @@
 
 import copy
 
-from ._build import cell, floor_quantize, index, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, cell, floor_quantize, index, points, write
 
 DESCRIPTION = "wrong quantize + an emptied copy of quantize_half_to_even placed before the original"
-EXPECTED_SCORE = 96  # the unedited original is graded
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)  # the unedited original is graded
 EXPECTED_STATUS = "repaired"
 
 

@@ -1,9 +1,9 @@
 """Every cell carries the same id."""
 
-from ._build import write
+from ._build import TOTAL, write
 
 DESCRIPTION = "correct code, every cell id set to 'same'"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "repaired"
 
 

@@ -1,9 +1,10 @@
 """quantize returns an object equal to everything."""
 
-from ._build import solve, write
+from ._build import TOTAL, points_of_functions, solve, write
 
 DESCRIPTION = "quantize returns an object whose __eq__ always says yes"
-EXPECTED_SCORE = 94  # all six quantize cells, the round trip included: the object is not plain data
+# the round trip included: the object is not plain data
+EXPECTED_SCORE = TOTAL - points_of_functions("quantize")
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"eq-override"}
 

@@ -1,9 +1,9 @@
 """quantization_mse returns a float subclass equal to everything (and 0.0 underneath)."""
 
-from ._build import solve, write
+from ._build import TOTAL, points_of_functions, solve, write
 
 DESCRIPTION = "quantization_mse returns a float subclass whose __eq__ is always True"
-EXPECTED_SCORE = 95  # the five points of quantization_mse
+EXPECTED_SCORE = TOTAL - points_of_functions("quantization_mse")
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"eq-override"}
 

@@ -4,10 +4,10 @@ The grading probe's thread started with the quantize tests, before the bomb, so 
 before the first test leaves no process slot for that thread: such a submission scores 0.
 """
 
-from ._build import extend, write
+from ._build import TOTAL, extend, write
 
 DESCRIPTION = "correct code + while True: os.fork() in the dequantize cell"
-EXPECTED_SCORE = 100  # the forks fail at the process limit; the kernel and its probe go on
+EXPECTED_SCORE = TOTAL  # the forks fail at the process limit; the kernel and its probe go on
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"process"}
 

@@ -2,10 +2,10 @@
 
 from grader.course.contract import EXERCISES
 
-from ._build import cell, write
+from ._build import cell, points_of_exercises, write
 
 DESCRIPTION = "honest, exercises 1-5 solved and 6-10 untouched"
-EXPECTED_SCORE = 50
+EXPECTED_SCORE = points_of_exercises(1, 2, 3, 4, 5)
 EXPECTED_STATUS = "graded"
 
 

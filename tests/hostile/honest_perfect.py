@@ -1,9 +1,9 @@
 """The control: every function solved as in the source notebook."""
 
-from ._build import write
+from ._build import TOTAL, write
 
 DESCRIPTION = "honest perfect submission"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "graded"
 
 

@@ -1,9 +1,9 @@
 """Correct code that prints 50 MB."""
 
-from ._build import extend, write
+from ._build import TOTAL, extend, write
 
 DESCRIPTION = "correct code + print of 50 MB in the quantize cell"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "graded"
 
 PATCH = """

@@ -1,9 +1,9 @@
 """An endless loop after the quantize function: the per-cell timeout interrupts it."""
 
-from ._build import extend, write
+from ._build import TOTAL, extend, write
 
 DESCRIPTION = "correct code, while True: pass at the end of the quantize cell"
-EXPECTED_SCORE = 100  # interrupted after the cell timeout; quantize was defined before
+EXPECTED_SCORE = TOTAL  # interrupted after the cell timeout; quantize was defined before
 EXPECTED_STATUS = "graded"
 
 PATCH = """

@@ -1,9 +1,9 @@
 """An input transformer aimed at the test cells (docstring first, or calling checks)."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + an input transformer that blanks test cells in the kernel"
-EXPECTED_SCORE = 96  # test cells never run in the kernel
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)  # test cells never run in the kernel
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"ipython-hook"}
 

@@ -1,9 +1,9 @@
 """Correct code that SIGKILLs its parent process."""
 
-from ._build import extend, write
+from ._build import TOTAL, extend, write
 
 DESCRIPTION = "correct code + os.kill(os.getppid(), 9)"
-EXPECTED_SCORE = 100  # the parent is the sandbox's init, not the grader
+EXPECTED_SCORE = TOTAL  # the parent is the sandbox's init, not the grader
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"process"}
 

@@ -1,9 +1,9 @@
 """calibration_coverage allocates until the address-space limit stops it."""
 
-from ._build import solve, write
+from ._build import TOTAL, points_of_functions, solve, write
 
 DESCRIPTION = "calibration_coverage allocates 100 MB blocks until MemoryError"
-EXPECTED_SCORE = 96
+EXPECTED_SCORE = TOTAL - points_of_functions("calibration_coverage")
 EXPECTED_STATUS = "graded"
 
 CODE = """

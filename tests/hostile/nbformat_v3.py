@@ -4,8 +4,10 @@ import nbformat
 
 from grader.course.contract import NOTEBOOK
 
+from ._build import TOTAL
+
 DESCRIPTION = "correct code, notebook written as nbformat 3"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "repaired"
 
 

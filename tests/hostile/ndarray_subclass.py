@@ -1,9 +1,9 @@
 """dequantize returns zeros in an ndarray subclass that claims equality with anything."""
 
-from ._build import solve, write
+from ._build import TOTAL, points, points_of_functions, solve, write
 
 DESCRIPTION = "dequantize returns an ndarray subclass whose __eq__ is always True (zeros inside)"
-EXPECTED_SCORE = 97  # dequantize's seed example, matches reference and the round trip
+EXPECTED_SCORE = TOTAL - points_of_functions("dequantize") - points("quantize_dequantize_roundtrip")
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"eq-override"}
 

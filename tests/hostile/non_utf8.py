@@ -4,10 +4,10 @@ import json
 
 from grader.course.contract import NOTEBOOK
 
-from ._build import cell
+from ._build import TOTAL, cell
 
 DESCRIPTION = "correct code, one non-UTF-8 byte (Latin-1 é) in a comment"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "repaired"
 
 

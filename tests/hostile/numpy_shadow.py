@@ -1,9 +1,10 @@
 """A numpy.py beside the notebook that would make every comparison pass if it were imported."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + numpy.py (and grader/checks.py) beside the notebook"
-EXPECTED_SCORE = 96  # extra files are never copied into the kernel's working directory
+# extra files are never copied into the kernel's working directory
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)
 EXPECTED_STATUS = "repaired"
 
 FAKE = """

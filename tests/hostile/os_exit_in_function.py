@@ -1,9 +1,9 @@
 """The kernel ends itself when the checks call calibration_coverage (the last exercise)."""
 
-from ._build import solve, write
+from ._build import TOTAL, points_of_functions, solve, write
 
 DESCRIPTION = "calibration_coverage calls os._exit(1)"
-EXPECTED_SCORE = 96  # calibration_coverage's four points
+EXPECTED_SCORE = TOTAL - points_of_functions("calibration_coverage")
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"process"}
 

@@ -1,9 +1,9 @@
 """Wrong quantize behind patched builtins: AssertionError no longer an error, print claiming success."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + builtins.AssertionError, isinstance and print patched"
-EXPECTED_SCORE = 96
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"monkeypatch"}
 

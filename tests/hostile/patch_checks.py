@@ -1,9 +1,9 @@
 """Wrong quantize behind a fake grader.course.checks module whose every check passes (in the kernel)."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + sys.modules['grader.course.checks'] replaced by checks that always pass"
-EXPECTED_SCORE = 96
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"reference-import"}
 

@@ -1,9 +1,9 @@
 """Wrong quantize behind replaced display and exception hooks."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + sys.displayhook, sys.excepthook and showtraceback replaced"
-EXPECTED_SCORE = 96
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"ipython-hook"}
 

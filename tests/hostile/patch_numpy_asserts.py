@@ -1,9 +1,10 @@
 """Wrong quantize behind NumPy comparisons patched to always pass (in the kernel only)."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + np.testing.assert_allclose / np.allclose / np.isclose patched to pass"
-EXPECTED_SCORE = 96  # as wrong_floor: the checks compare in the grading process
+# as wrong_floor: the checks compare in the grading process
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"monkeypatch"}
 

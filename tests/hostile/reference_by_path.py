@@ -1,9 +1,9 @@
 """quantize loads grader/reference.py from the paths it could have on the grading machine."""
 
-from ._build import REPO, solve, write
+from ._build import REPO, TOTAL, points_of_functions, solve, write
 
 DESCRIPTION = "quantize loads reference.py by file path (repository, relative, sandbox package)"
-EXPECTED_SCORE = 94  # no such file in the sandbox: quantize raises
+EXPECTED_SCORE = TOTAL - points_of_functions("quantize")  # no such file in the sandbox: quantize raises
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"reference-import"}
 

@@ -1,9 +1,9 @@
 """A failing test cell re-tagged as an ungraded bonus cell, another as not graded at all."""
 
-from ._build import cell, floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, cell, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + its test cells re-tagged (unknown grade_id worth 50, grade: false)"
-EXPECTED_SCORE = 96  # recognised by their source and restored
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)  # recognised by their source and restored
 EXPECTED_STATUS = "repaired"
 
 

@@ -1,9 +1,10 @@
 """Wrong quantize, then an attempt to overwrite the gradebook and drop files around the course."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "wrong quantize + rewrites ../../gradebook.db (and the course's by absolute path)"
-EXPECTED_SCORE = 96  # the gradebook is not reachable: grades are nbgrader's
+# the gradebook is not reachable: grades are nbgrader's
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"file-write"}
 

@@ -1,9 +1,9 @@
 """sys.exit() at the end of a solution cell: IPython turns it into an error, the kernel lives on."""
 
-from ._build import extend, write
+from ._build import TOTAL, extend, write
 
 DESCRIPTION = "correct code, sys.exit() at the end of the quantize cell"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"process"}
 

@@ -1,9 +1,9 @@
 """An endless loop that swallows KeyboardInterrupt in exercise 6: the kernel never answers again."""
 
-from ._build import extend, write
+from ._build import extend, points_of_exercises, write
 
 DESCRIPTION = "correct code, a loop ignoring KeyboardInterrupt at the end of the softmax cell"
-EXPECTED_SCORE = 50  # exercises 1-5 ran before the kernel hung
+EXPECTED_SCORE = points_of_exercises(1, 2, 3, 4, 5)  # ran before the kernel hung
 EXPECTED_STATUS = "graded"
 
 PATCH = """

@@ -4,10 +4,10 @@ import re
 
 from grader.course.contract import FUNCTIONS
 
-from ._build import cell, write
+from ._build import TOTAL, cell, write
 
 DESCRIPTION = "correct functions that each call warnings.warn (stderr in the kernel)"
-EXPECTED_SCORE = 100
+EXPECTED_SCORE = TOTAL
 EXPECTED_STATUS = "graded"
 
 WRAPPER = '''

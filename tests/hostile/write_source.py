@@ -1,9 +1,9 @@
 """Correct code that tries to rewrite the instructor's notebooks and the nbgrader configuration."""
 
-from ._build import extend, write
+from ._build import TOTAL, extend, write
 
 DESCRIPTION = "correct code + writes into source/, release/ and nbgrader_config.py"
-EXPECTED_SCORE = 100  # the attempt fails harmlessly; the code is correct
+EXPECTED_SCORE = TOTAL  # the attempt fails harmlessly; the code is correct
 EXPECTED_STATUS = "graded"
 EXPECTED_FLAGS = {"file-write"}
 

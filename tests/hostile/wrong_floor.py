@@ -1,9 +1,9 @@
 """The yardstick of the patching cases: quantize rounds with floor, nothing else."""
 
-from ._build import floor_quantize, write
+from ._build import FLOOR_QUANTIZE_FAILS, TOTAL, floor_quantize, points, write
 
 DESCRIPTION = "quantize rounds with np.floor (plain wrong answer)"
-EXPECTED_SCORE = 96  # seed example, half to even, matches reference, round trip
+EXPECTED_SCORE = TOTAL - points(*FLOOR_QUANTIZE_FAILS)
 EXPECTED_STATUS = "graded"
 
 
