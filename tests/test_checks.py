@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import pytest
 
 from grader.course import checks, contract, reference
@@ -117,3 +118,46 @@ def test_a_message_names_the_argument_in_any_natural_spelling(message, name):
 ])
 def test_a_message_that_does_not_name_the_argument_is_refused(message, name):
     assert not checks._names(message, name)
+
+
+def test_the_round_trip_cannot_be_answered_from_memory():
+    """A floor-rounding pair that remembers its arguments passes a naive round trip; not the check."""
+    seen: dict[float, int] = {}
+    last: dict[str, object] = {}
+
+    def dequantize(q, scale, zero_point=0):
+        if "x" in last:  # give back what quantize was called with: no rounding error at all
+            return np.asarray(last.pop("x"), dtype=np.float64)
+        x = reference.dequantize(q, scale, zero_point)
+        seen.update(zip(np.ravel(x).tolist(), np.ravel(q).tolist(), strict=True))
+        return x
+
+    def quantize(x, scale, zero_point=0, bits=8, signed=True):
+        qmin, qmax = reference.qrange(bits, signed)
+        floor = np.clip(np.floor(np.asarray(x, dtype=np.float64) / scale) + zero_point, qmin, qmax)
+        codes = [seen.get(v, c) for v, c in zip(np.ravel(x).tolist(), floor.ravel().tolist(), strict=True)]
+        last["x"] = x
+        return np.asarray(codes, dtype=np.int64).reshape(np.shape(x))
+
+    # The naive round trip (dequantize every code, quantize the result, in order) is fooled:
+    codes = np.arange(-8, 8)
+    assert (quantize(dequantize(codes, 0.1), 0.1, bits=4) == codes).all()
+    last.clear()
+    inside = np.random.default_rng(0).uniform(-0.8, 0.7, size=50)
+    assert np.abs(dequantize(quantize(inside, 0.1, bits=4), 0.1) - inside).max() <= 0.05
+    seen.clear()
+    last.clear()
+    with pytest.raises(AssertionError, match="must give every code q back|on the grid"):
+        checks.quantize_dequantize_roundtrip(quantize, dequantize)
+
+
+@pytest.mark.parametrize("name", sorted(checks._VALID))
+def test_rejecting_bad_input_earns_nothing_without_answering_good_input(name):
+    """An always-raising function fails every rejects check: valid input is asked first."""
+    (grade_id,) = [t.grade_id for t in contract.TESTS if t.function == name and "rejects" in t.grade_id]
+
+    def always_raises(*args, **kwargs):
+        raise ValueError("every argument is wrong: " + " ".join(inspect.signature(getattr(reference, name)).parameters))
+
+    with pytest.raises(AssertionError, match="valid input|raised ValueError"):
+        checks.run(grade_id, {**REFERENCE, name: always_raises})

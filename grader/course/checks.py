@@ -857,6 +857,38 @@ def run(grade_id: str, namespace: Mapping[str, Callable]) -> None:
     check(*(namespace[name] for name in inspect.signature(check).parameters))
 
 
+# Valid inputs, drawn from the secret seed, that a rejects-bad-input check also asks for first:
+# rejecting bad input earns nothing unless good input gets the right answer.
+_VALID: dict[str, Callable[[np.random.Generator], tuple[tuple, dict]]] = {
+    "quantize": lambda r: ((r.normal(size=5), float(r.uniform(0.05, 0.5))), {"bits": int(r.choice([4, 8]))}),
+    "symmetric_scale": lambda r: ((float(r.uniform(0.1, 3.0)),), {"bits": int(r.choice([4, 8]))}),
+    "affine_params": lambda r: ((float(r.uniform(-3.0, -0.1)), float(r.uniform(0.1, 3.0))), {"bits": 8}),
+    "memory_gb": lambda r: ((float(r.integers(10**8, 10**11)), int(r.choice([4, 8, 16]))), {}),
+    "effective_bits": lambda r: ((int(r.choice([3, 4, 8])),), {"group_size": int(r.choice([32, 64, 128]))}),
+    "quantization_mse": lambda r: ((w := r.normal(size=6), w + r.normal(scale=0.1, size=6)), {}),
+    "sqnr_db": lambda r: ((w := r.normal(size=6), w + r.normal(scale=0.1, size=6)), {}),
+    "best_clip": lambda r: ((np.sort(r.uniform(0.1, 4.0, size=5)), r.uniform(0.01, 1.0, size=5)), {}),
+    "clip_mse": lambda r: ((r.normal(size=8), float(r.uniform(0.5, 2.0))), {"bits": int(r.choice([3, 4]))}),
+    "softmax": lambda r: ((r.normal(size=4),), {"tau": float(r.uniform(0.5, 4.0))}),
+    "entropy": lambda r: ((r.dirichlet(np.ones(4)),), {}),
+    "kl_divergence": lambda r: ((r.dirichlet(np.ones(4)), r.dirichlet(np.ones(4))), {}),
+    "kd_loss": lambda r: ((r.normal(size=(2, 3)), r.normal(size=(2, 3)), float(r.uniform(1.0, 4.0))), {}),
+    "combined_loss": lambda r: ((float(r.uniform(0, 3)), float(r.uniform(0, 3)), float(r.uniform(0, 1))), {}),
+    "distillation_loss": lambda r: ((r.normal(size=(2, 3)), r.normal(size=(2, 3)), r.integers(0, 3, size=2),
+                                     float(r.uniform(1.0, 4.0)), float(r.uniform(0, 1))), {}),
+    "adam_state_gb": lambda r: ((float(r.integers(10**5, 10**9)),), {}),
+    "finetune_memory_gb": lambda r: ((float(r.integers(10**8, 10**11)), float(r.integers(10**5, 10**8))), {}),
+    "shipping_gates": lambda r: ((_metrics(calibration_coverage=float(r.choice([0.9995, 0.99]))),), {}),
+    "calibration_coverage": lambda r: ((r.standard_t(3, size=20), float(r.uniform(0.5, 3.0))), {}),
+}
+
+
+def _accepts_good_input(fn: Callable, name: str, seed: int) -> None:
+    """fn must answer a valid, secretly seeded call as the reference does (before its rejections count)."""
+    args, kwargs = _VALID[name](_rng(seed))
+    _agree(SPECS[name], fn, args, kwargs, note=" [valid input, asked before the bad input]")
+
+
 # --------------------------------------------------------------------------- 1. quantize and dequantize
 
 
@@ -903,6 +935,7 @@ def quantize_matches_reference(quantize):
 
 def quantize_rejects_bad_input(quantize):
     """Bad scale, bits or zero_point, and non-finite x, raise ValueError naming the argument."""
+    _accepts_good_input(quantize, "quantize", 2000)
     bad = [
         ({"scale": 0.0}, "scale", "scale must be positive and finite"),
         ({"scale": -0.1}, "scale", "scale must be positive and finite"),
@@ -943,34 +976,54 @@ def dequantize_matches_reference(dequantize):
     _rejects(_DEQUANTIZE, dequantize, "zero_point", "zero_point must be an integer", ([1, 2], 0.1, 0.5))
 
 
+def _on_grid(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Elementwise: x is scale * (an integer code - zero_point), up to rounding in the last bits."""
+    codes = x / scale + zero_point
+    return np.isclose(codes, np.rint(codes), rtol=0, atol=1e-6)
+
+
 def quantize_dequantize_roundtrip(quantize, dequantize):
     """Property: identity on the grid; error at most scale/2 inside the range."""
+    # The calls are shuffled and nudged within a rounding cell, so that a function that remembers its
+    # last arguments (or a table of them) cannot answer for the other one.
     rng = _rng(103)
     for bits, signed, zero_point, scale in [(2, True, 0, 0.5), (4, True, 0, 0.1), (4, False, 8, 0.37),
                                             (8, True, 0, 1 / 3), (8, False, 128, 0.02), (8, True, -5, 0.3)]:
         qmin, qmax = reference.qrange(bits, signed)
         kwargs = {"zero_point": zero_point, "bits": bits, "signed": signed}
         setting = f"bits={bits}, signed={signed}, zero_point={zero_point}, scale={scale!r}"
-        codes = np.arange(qmin, qmax + 1)
+        codes = rng.permutation(np.arange(qmin, qmax + 1))
         x = np.asarray(_call(_DEQUANTIZE, dequantize, (codes, scale, zero_point)).got, dtype=np.float64)
-        back = np.asarray(_call(_QUANTIZE, quantize, (x, scale), kwargs).got)
-        if back.shape != codes.shape or (back != codes).any():
-            i = 0 if back.shape != codes.shape else int(np.flatnonzero(back != codes)[0])
+        if x.shape != codes.shape or not _on_grid(x, scale, zero_point).all():
             raise AssertionError(
-                f"quantize(dequantize(q)) must give every code q back ({setting}): q = {codes[i]} -> "
-                f"dequantize {float(x.flat[i])!r} -> quantize {_brief(back.flat[i] if back.size else back)}. Round to "
-                "the nearest level (np.rint, not floor or int()), and let dequantize undo quantize: "
+                f"dequantize(q) must land on the grid scale * (q - zero_point) ({setting}); got "
+                f"{_brief(x)} for q = {_brief(codes)}. Compute scale * (q - zero_point), nothing else."
+            )
+        order = rng.permutation(codes.size)
+        nudge = rng.uniform(-0.25, 0.25, size=codes.size) * scale  # well inside the rounding cell
+        back = np.asarray(_call(_QUANTIZE, quantize, (x[order] + nudge, scale), kwargs).got)
+        if back.shape != codes.shape or (back != codes[order]).any():
+            i = 0 if back.shape != codes.shape else int(np.flatnonzero(back != codes[order])[0])
+            raise AssertionError(
+                f"quantize(dequantize(q)) must give every code q back ({setting}), also for a value nudged "
+                f"by less than scale / 4: q = {codes[order][i]} -> dequantize {float(x[order][i])!r} -> "
+                f"{float(x[order][i] + nudge[i])!r} -> quantize {_brief(back.flat[i] if back.size else back)}. "
+                "Round to the nearest level (np.rint, not floor or int()), and let dequantize undo quantize: "
                 "scale * (q - zero_point)."
             )
         inside = rng.uniform(scale * (qmin - zero_point), scale * (qmax - zero_point), size=200)
-        codes = _call(_QUANTIZE, quantize, (inside, scale), kwargs).got
-        error = np.abs(np.asarray(_call(_DEQUANTIZE, dequantize, (codes, scale, zero_point)).got) - inside)
+        codes = np.asarray(_call(_QUANTIZE, quantize, (inside, scale), kwargs).got)
+        order = rng.permutation(inside.size)
+        x_hat = np.asarray(_call(_DEQUANTIZE, dequantize, (codes[order], scale, zero_point)).got,
+                           dtype=np.float64)
+        error = np.abs(x_hat - inside[order])
         worst = int(np.argmax(error))
-        if not error[worst] <= scale / 2 * (1 + RTOL):
+        if not (error[worst] <= scale / 2 * (1 + RTOL) and _on_grid(x_hat, scale, zero_point).all()):
             raise AssertionError(
-                f"round-trip error |dequantize(quantize(x)) - x| = {error[worst]:.6g} exceeds scale / 2 = "
-                f"{scale / 2:.6g} at x = {float(inside[worst])!r} ({setting}), a value inside the range. Round to the "
-                "nearest level (np.rint, not floor or int()) and subtract the zero point in dequantize."
+                f"round-trip error |dequantize(quantize(x)) - x| = {error[worst]:.6g} at x = "
+                f"{float(inside[order][worst])!r} ({setting}), a value inside the range: it must be at most "
+                f"scale / 2 = {scale / 2:.6g}, with dequantize's result on the grid. Round to the nearest level "
+                "(np.rint, not floor or int()) and subtract the zero point in dequantize."
             )
 
 
@@ -1010,6 +1063,7 @@ def symmetric_scale_per_channel(symmetric_scale):
 
 def symmetric_scale_rejects_bad_input(symmetric_scale):
     """Negative or non-finite max_abs and bad bits raise ValueError."""
+    _accepts_good_input(symmetric_scale, "symmetric_scale", 2001)
     for max_abs in (-1.0, math.nan, math.inf, [1.0, -0.5]):
         _rejects(_SYMMETRIC_SCALE, symmetric_scale, "max_abs", "max_abs must be non-negative and finite",
                  (max_abs,))
@@ -1043,6 +1097,7 @@ def affine_params_matches_reference(affine_params):
 
 def affine_params_rejects_bad_input(affine_params):
     """x_min > x_max, non-finite bounds and bad bits raise ValueError."""
+    _accepts_good_input(affine_params, "affine_params", 2002)
     _rejects(_AFFINE_PARAMS, affine_params, ("x_min", "x_max"), "x_min must be <= x_max", (2.0, 1.0))
     _rejects(_AFFINE_PARAMS, affine_params, "x_min", "x_min must be finite", (math.nan, 1.0))
     _rejects(_AFFINE_PARAMS, affine_params, "x_min", "x_min must be finite", (-math.inf, 1.0))
@@ -1071,6 +1126,7 @@ def memory_gb_accepts_arrays(memory_gb):
 
 def memory_gb_rejects_bad_input(memory_gb):
     """Negative n_params or non-positive bits raise ValueError."""
+    _accepts_good_input(memory_gb, "memory_gb", 2003)
     for n_params in (-1.0, [1e9, -5.0]):
         _rejects(_MEMORY_GB, memory_gb, "n_params", "n_params must be non-negative", (n_params, 16))
     for bits in (0, -4, [16, 0]):
@@ -1101,6 +1157,7 @@ def effective_bits_matches_reference(effective_bits):
 
 def effective_bits_rejects_bad_input(effective_bits):
     """Non-positive group_size or negative overhead bits raise ValueError."""
+    _accepts_good_input(effective_bits, "effective_bits", 2004)
     for group_size in (0, -128):
         _rejects(_EFFECTIVE_BITS, effective_bits, "group_size", "group_size must be a positive integer", (4,),
                  {"group_size": group_size})
@@ -1124,6 +1181,7 @@ def quantization_mse_matches_reference(quantization_mse):
 
 def quantization_mse_rejects_bad_input(quantization_mse):
     """Mismatched shapes (no broadcasting) and empty input raise ValueError."""
+    _accepts_good_input(quantization_mse, "quantization_mse", 2005)
     why = ("w and w_hat must have exactly the same shape (no broadcasting): NumPy would silently broadcast "
            "and compare every element of w with the same w_hat value")
     _rejects(_QUANTIZATION_MSE, quantization_mse, ("w", "w_hat"), why, ([0.1, 0.2, 0.3], [0.1]))
@@ -1152,6 +1210,7 @@ def sqnr_db_no_error_is_inf(sqnr_db):
 
 def sqnr_db_rejects_bad_input(sqnr_db):
     """Mismatched shapes, empty or all-zero w raise ValueError."""
+    _accepts_good_input(sqnr_db, "sqnr_db", 2006)
     _rejects(_SQNR_DB, sqnr_db, ("w", "w_hat"), "w and w_hat must have the same shape", ([1.0, 2.0], [1.0]))
     _rejects(_SQNR_DB, sqnr_db, "w", "w must be non-empty", ([], []))
     _rejects(_SQNR_DB, sqnr_db, "w", "w must not be all zeros: its signal power is 0", ([0.0, 0.0], [0.1, 0.0]))
@@ -1178,6 +1237,7 @@ def best_clip_matches_reference(best_clip):
 
 def best_clip_rejects_bad_input(best_clip):
     """Lengths that differ, empty sweeps and NaN MSE raise ValueError."""
+    _accepts_good_input(best_clip, "best_clip", 2007)
     _rejects(_BEST_CLIP, best_clip, ("clips", "mse"), "clips and mse must have the same length",
              ([1.0, 2.0, 3.0], [0.1, 0.2]))
     _rejects(_BEST_CLIP, best_clip, ("clips", "mse"), "an empty sweep has no best clip", ([], []))
@@ -1211,6 +1271,7 @@ def clip_mse_matches_reference(clip_mse):
 
 def clip_mse_rejects_bad_input(clip_mse):
     """Non-positive or non-finite clip, empty w and bad bits raise ValueError."""
+    _accepts_good_input(clip_mse, "clip_mse", 2008)
     for clip in (0.0, -1.0, math.nan):
         _rejects(_CLIP_MSE, clip_mse, "clip", "clip must be positive and finite", ([0.5, -0.5], clip))
     _rejects(_CLIP_MSE, clip_mse, "w", "w must be non-empty", ([], 1.0))
@@ -1251,6 +1312,7 @@ def softmax_batches_and_axis(softmax):
 
 def softmax_rejects_bad_input(softmax):
     """tau <= 0 or non-finite, and empty logits raise ValueError."""
+    _accepts_good_input(softmax, "softmax", 2009)
     for tau in (0.0, -1.0, math.nan, math.inf):
         _rejects(_SOFTMAX, softmax, "tau", "tau must be positive and finite", ([1.0, 2.0],), {"tau": tau})
     _rejects(_SOFTMAX, softmax, "logits", "logits must be non-empty", ([],))
@@ -1276,6 +1338,7 @@ def entropy_matches_reference(entropy):
 
 def entropy_rejects_bad_input(entropy):
     """Negative probabilities or rows not summing to 1 raise ValueError."""
+    _accepts_good_input(entropy, "entropy", 2010)
     _rejects(_ENTROPY, entropy, "p", "p must be non-negative", ([-0.1, 1.1],))
     _rejects(_ENTROPY, entropy, "p", "p must sum to 1 along axis", ([0.5, 0.6],))
     _rejects(_ENTROPY, entropy, "p", "every row of p must sum to 1", ([[0.5, 0.5], [0.2, 0.2]],))
@@ -1314,6 +1377,7 @@ def kl_divergence_batches(kl_divergence):
 
 def kl_divergence_rejects_bad_input(kl_divergence):
     """Negative entries, rows not summing to 1, shape mismatch raise ValueError."""
+    _accepts_good_input(kl_divergence, "kl_divergence", 2011)
     _rejects(_KL_DIVERGENCE, kl_divergence, "p", "p must be non-negative", ([-0.1, 1.1], [0.5, 0.5]))
     _rejects(_KL_DIVERGENCE, kl_divergence, "q", "q must be non-negative", ([0.5, 0.5], [1.2, -0.2]))
     _rejects(_KL_DIVERGENCE, kl_divergence, "p", "p must sum to 1 along axis", ([0.5, 0.6], [0.5, 0.5]))
@@ -1352,6 +1416,7 @@ def kd_loss_stable_large_logits(kd_loss):
 
 def kd_loss_rejects_bad_input(kd_loss):
     """Shape mismatch and tau not positive and finite raise ValueError."""
+    _accepts_good_input(kd_loss, "kd_loss", 2012)
     _rejects(_KD_LOSS, kd_loss, ("student_logits", "teacher_logits"),
              "student_logits and teacher_logits must have the same shape", (np.zeros((2, 3)), np.zeros((2, 4)), 2.0))
     for tau in (0.0, -1.0, math.nan, math.inf):
@@ -1377,6 +1442,7 @@ def combined_loss_matches_reference(combined_loss):
 
 def combined_loss_rejects_bad_input(combined_loss):
     """alpha outside [0, 1] or non-finite raises ValueError."""
+    _accepts_good_input(combined_loss, "combined_loss", 2013)
     for alpha in (-0.1, 1.5, math.nan):
         _rejects(_COMBINED_LOSS, combined_loss, "alpha", "alpha must be in [0, 1]", (1.0, 0.5, alpha))
 
@@ -1418,6 +1484,7 @@ def distillation_loss_matches_reference(distillation_loss):
 
 def distillation_loss_rejects_bad_input(distillation_loss):
     """Labels out of range or not integers, bad alpha or tau raise ValueError."""
+    _accepts_good_input(distillation_loss, "distillation_loss", 2014)
     s, t = np.zeros((2, 3)), np.ones((2, 3))
     for labels in ([0, 3], [-1, 0], [0.5, 1.0]):
         _rejects(_DISTILLATION_LOSS, distillation_loss, "labels", "labels must be integers in [0, 3)",
@@ -1447,6 +1514,7 @@ def adam_state_gb_matches_reference(adam_state_gb):
 
 def adam_state_gb_rejects_bad_input(adam_state_gb):
     """Negative counts, non-positive sizes or a non-integer n_moments raise ValueError."""
+    _accepts_good_input(adam_state_gb, "adam_state_gb", 2015)
     _rejects(_ADAM_STATE_GB, adam_state_gb, "n_trainable", "n_trainable must be non-negative", (-1.0,))
     for size in (0, -4):
         _rejects(_ADAM_STATE_GB, adam_state_gb, "bytes_per_value", "bytes_per_value must be positive", (1e6,),
@@ -1478,6 +1546,7 @@ def finetune_memory_gb_matches_reference(finetune_memory_gb):
 
 def finetune_memory_gb_rejects_bad_input(finetune_memory_gb):
     """Negative counts or non-positive sizes raise ValueError."""
+    _accepts_good_input(finetune_memory_gb, "finetune_memory_gb", 2016)
     _rejects(_FINETUNE_MEMORY_GB, finetune_memory_gb, "n_frozen", "n_frozen must be non-negative", (-1.0, 1e6))
     _rejects(_FINETUNE_MEMORY_GB, finetune_memory_gb, "n_trainable", "n_trainable must be non-negative",
              (1e9, -5.0))
@@ -1553,6 +1622,7 @@ def shipping_gates_quality_gate(shipping_gates):
 
 def shipping_gates_rejects_missing_metric(shipping_gates):
     """A missing metric raises ValueError naming it."""
+    _accepts_good_input(shipping_gates, "shipping_gates", 2100)
     for key in _metrics():
         metrics = {k: v for k, v in _metrics().items() if k != key}
         _rejects(_SHIPPING_GATES, shipping_gates, key,
@@ -1578,6 +1648,7 @@ def calibration_coverage_matches_reference(calibration_coverage):
 
 def calibration_coverage_rejects_bad_input(calibration_coverage):
     """Empty activations, negative or non-finite clip raise ValueError."""
+    _accepts_good_input(calibration_coverage, "calibration_coverage", 2017)
     _rejects(_CALIBRATION_COVERAGE, calibration_coverage, "activations", "activations must be non-empty",
              ([], 1.0))
     for clip in (-1.0, math.nan, math.inf):
