@@ -1158,7 +1158,7 @@ def effective_bits_matches_reference(effective_bits):
 def effective_bits_rejects_bad_input(effective_bits):
     """Non-positive group_size or negative overhead bits raise ValueError."""
     _accepts_good_input(effective_bits, "effective_bits", 2004)
-    for group_size in (0, -128):
+    for group_size in (0, -128, 64.5):
         _rejects(_EFFECTIVE_BITS, effective_bits, "group_size", "group_size must be a positive integer", (4,),
                  {"group_size": group_size})
     _rejects(_EFFECTIVE_BITS, effective_bits, "scale_bits", "scale_bits must be non-negative", (4,),
@@ -1272,7 +1272,7 @@ def clip_mse_matches_reference(clip_mse):
 def clip_mse_rejects_bad_input(clip_mse):
     """Non-positive or non-finite clip, empty w and bad bits raise ValueError."""
     _accepts_good_input(clip_mse, "clip_mse", 2008)
-    for clip in (0.0, -1.0, math.nan):
+    for clip in (0.0, -1.0, math.nan, math.inf):
         _rejects(_CLIP_MSE, clip_mse, "clip", "clip must be positive and finite", ([0.5, -0.5], clip))
     _rejects(_CLIP_MSE, clip_mse, "w", "w must be non-empty", ([], 1.0))
     for bits in (1, 4.5):
@@ -1438,6 +1438,7 @@ def combined_loss_matches_reference(combined_loss):
     for alpha in (*rng.uniform(0.05, 0.95, size=3), 0.0, 1.0):
         _agree(_COMBINED_LOSS, combined_loss, (float(rng.uniform(0, 5)), float(rng.uniform(0, 5)), float(alpha)))
     _agree(_COMBINED_LOSS, combined_loss, (rng.uniform(0, 5, size=4), rng.uniform(0, 5, size=4), 0.3))
+    _agree(_COMBINED_LOSS, combined_loss, ([1.5, 0.2], [0.4, 2.0], 0.25), note=" [lists]")
 
 
 def combined_loss_rejects_bad_input(combined_loss):
@@ -1489,6 +1490,8 @@ def distillation_loss_rejects_bad_input(distillation_loss):
     for labels in ([0, 3], [-1, 0], [0.5, 1.0]):
         _rejects(_DISTILLATION_LOSS, distillation_loss, "labels", "labels must be integers in [0, 3)",
                  (s, t, labels, 2.0, 0.5))
+    _rejects(_DISTILLATION_LOSS, distillation_loss, "labels", "labels must hold one label per example",
+             (s, t, [0], 2.0, 0.5))
     _rejects(_DISTILLATION_LOSS, distillation_loss, "alpha", "alpha must be in [0, 1]", (s, t, [0, 1], 2.0, 1.5))
     _rejects(_DISTILLATION_LOSS, distillation_loss, "alpha", "alpha must be finite", (s, t, [0, 1], 2.0, math.nan))
     for tau in (0.0, math.nan, math.inf):
