@@ -13,6 +13,7 @@ import codecs
 import copy
 import hashlib
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -763,3 +764,260 @@ def test_cli_help(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     assert "python -m grader.grading.sanitize FOLDER" in capsys.readouterr().out
+
+
+# -- symbolic links are never followed ------------------------------------------------------------
+
+
+def test_symlinked_student_folder_is_refused(folder):
+    other = write(folder.parent.parent / "alice" / ASSIGNMENT, perfect())
+    folder.parent.parent.joinpath("student").symlink_to("alice")  # submitted/student -> alice
+    result = run(folder)
+    assert result.problems == [
+        "the student folder is a symbolic link (to 'alice'): not followed: graded as the untouched release"]
+    assert_release(result)
+    assert run(other).problems == []  # alice herself is graded as usual
+
+
+def test_symlinked_assignment_folder_is_refused(folder):
+    folder.parent.mkdir(parents=True)
+    folder.symlink_to(SOURCE_PATH.parent)  # the instructor's assignment folder
+    result = run(folder)
+    assert result.problems == [
+        f"the assignment folder {ASSIGNMENT!r} is a symbolic link (to {str(SOURCE_PATH.parent)!r}): not followed: "
+        "graded as the untouched release"]
+    assert_release(result)
+    assert "BEGIN SOLUTION" not in nbformat.writes(result.notebook)
+    assert [c.source for c in result.notebook.cells] == [c.source for c in RELEASE.cells]
+
+
+def test_assignment_folder_linked_to_a_file_is_refused(folder):
+    folder.parent.mkdir(parents=True)
+    folder.symlink_to(SOURCE_PATH)
+    assert run(folder).problems[0].startswith(f"the assignment folder {ASSIGNMENT!r} is a symbolic link")
+
+
+def test_symlinked_subfolder_holding_a_notebook_is_not_followed(folder, tmp_path):
+    elsewhere = write(tmp_path / "alice" / ASSIGNMENT, perfect())
+    folder.mkdir(parents=True)
+    (folder / "work").symlink_to(elsewhere)
+    result = run(folder)
+    assert result.problems == ["ignored symlink 'work' (not followed)",
+                               "no notebook in the folder (found: work): graded as the untouched release"]
+    assert_release(result)
+
+
+def test_symlink_deeper_down_is_not_followed(folder, tmp_path):
+    elsewhere = write(tmp_path / "alice" / ASSIGNMENT, perfect())
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "b").symlink_to(elsewhere)
+    (folder / "a" / "notes.txt").write_text("mine\n")
+    result = run(folder)
+    assert result.problems == ["ignored symlink 'a/b' (not followed)",
+                               "no notebook in the folder (found: a/): graded as the untouched release"]
+
+
+def test_links_beside_the_notebook_are_reported_not_extra_files(folder, tmp_path):
+    write(folder, perfect())
+    (folder / "data").symlink_to("/etc")
+    (folder / "solutions.ipynb").symlink_to(SOURCE_PATH)
+    result = run(folder)
+    assert result.problems == ["ignored symlink 'data' (not followed)",
+                               "ignored symlink 'solutions.ipynb' (not followed)"]
+    assert not result.fatal
+    assert_solutions_kept(result)
+
+
+def test_a_fifo_named_like_the_notebook_does_not_block(folder):
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / NOTEBOOK)
+    os.mkfifo(folder / "timestamp.txt")
+    result = run(folder)  # would hang if opened without O_NONBLOCK or read
+    assert result.problems == [
+        "timestamp.txt is not a file: ignored (no submission time recorded)",
+        "no notebook in the folder (found: exercises.ipynb, timestamp.txt): graded as the untouched release"]
+
+
+def test_file_swapped_for_a_link_after_listing_is_not_followed(folder, monkeypatch):
+    """A notebook replaced by a link to the answer key between the listing and the read."""
+    write(folder, perfect())
+    listed = sanitize_module._Folder.entries
+
+    def entries_then_swap(self, rel=sanitize_module.HERE):
+        found = listed(self, rel)
+        if not (folder / NOTEBOOK).is_symlink():
+            (folder / NOTEBOOK).unlink()
+            (folder / NOTEBOOK).symlink_to(SOURCE_PATH)
+        return found
+
+    monkeypatch.setattr(sanitize_module._Folder, "entries", entries_then_swap)
+    result = sanitize(folder, RELEASE_PATH)
+    assert result.problems == ["not a notebook (it became a symbolic link: not followed): "
+                               "graded as the untouched release"]
+    assert "BEGIN SOLUTION" not in nbformat.writes(result.notebook)
+
+
+def test_folder_swapped_for_a_link_after_opening_is_read_as_opened(folder, tmp_path):
+    """Reads go through the descriptor opened with O_NOFOLLOW: a folder renamed away and replaced
+    by a link to the answer key is still read as the folder that was opened."""
+    write(folder, RELEASE)
+    with sanitize_module._Folder(folder) as opened:
+        folder.rename(tmp_path / "moved")
+        folder.symlink_to(SOURCE_PATH.parent)
+        names = [name for name, _ in opened.entries()]
+        data = opened.read(sanitize_module.PurePosixPath(NOTEBOOK), sanitize_module.LIMIT)
+    assert names == [NOTEBOOK]
+    assert b"BEGIN SOLUTION" not in data and data == (tmp_path / "moved" / NOTEBOOK).read_bytes()
+
+
+def test_subfolder_swapped_for_a_link_after_listing_is_not_followed(folder, tmp_path, monkeypatch):
+    write(folder / "work", perfect())
+    listed = sanitize_module._Folder.entries
+
+    def entries_then_swap(self, rel=sanitize_module.HERE):
+        found = listed(self, rel)
+        if rel == sanitize_module.PurePosixPath("work"):
+            (folder / "work").rename(tmp_path / "moved")
+            (folder / "work").symlink_to(SOURCE_PATH.parent)  # same notebook name, the answer key
+        return found
+
+    monkeypatch.setattr(sanitize_module._Folder, "entries", entries_then_swap)
+    result = sanitize(folder, RELEASE_PATH)
+    assert result.problems == ["not a notebook (its folder is no longer a folder: not followed): "
+                               "graded as the untouched release"]
+    assert "BEGIN SOLUTION" not in nbformat.writes(result.notebook)
+
+
+def test_no_descriptor_is_left_open(folder):
+    write(folder / "a" / "b", perfect())
+    (folder / "a" / "c").mkdir()
+    (folder / "timestamp.txt").write_text("2024-03-01 12:30:00 UTC")
+    before = sorted(os.listdir("/proc/self/fd"))
+    assert not run(folder).fatal
+    run(folder.parent / "absent")
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+# -- timestamp.txt --------------------------------------------------------------------------------
+
+
+def stamped(folder: Path, text: str | bytes) -> Path:
+    write(folder, perfect())
+    (folder / "timestamp.txt").write_bytes(text.encode() if isinstance(text, str) else text)
+    return folder
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2024-03-01 12:30:00.123456 UTC", "2024-03-01 12:30:00.123456 UTC"),  # what nbgrader writes
+    # nbgrader's parse_utc reads a third word that is a number as an offset in seconds: kept as nbgrader reads it
+    ("2024-03-01 14:30:00.000000 +0200\n", "2024-03-01 14:26:40.000000 UTC"),
+    ("2024-03-01 14:30:00.000000 Europe/Berlin", "2024-03-01 13:30:00.000000 UTC"),
+    ("2024-03-01T12:30:00+01:00", "2024-03-01 11:30:00.000000 UTC"),
+    ("2024-03-01 12:30:00", "2024-03-01 12:30:00.000000 UTC"),  # nbgrader reads no zone as UTC
+])
+def test_timestamp_is_read_and_normalised(folder, text, expected):
+    result = run(stamped(folder, text))
+    assert result.problems == [] and result.timestamp == expected  # not an "extra file" either
+    from nbgrader.utils import parse_utc
+    assert parse_utc(result.timestamp) == parse_utc(text.strip())
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("yesterday", "timestamp.txt holds no date and time nbgrader can read ('yesterday')"),
+    ("1", "timestamp.txt holds no date and time nbgrader can read ('1')"),  # dateutil: the 1st of this month
+    ("2024-13-45 99:99:99 UTC", "timestamp.txt holds no date and time nbgrader can read"),
+    ("2024-03-01 12:30:00 +99999999999", "timestamp.txt holds no date and time nbgrader can read"),
+    ("", "timestamp.txt is empty"),
+    (" \n", "timestamp.txt is empty"),
+    (b"2024-03-01 \xff\xfe", "timestamp.txt is not UTF-8 text"),
+    ("2024-03-01 12:30:00 UTC" + " " * 300, "timestamp.txt is 323 bytes, too long for a timestamp"),
+    ("\x1b[2J2024-03-01 12:30:00", "timestamp.txt holds no date and time nbgrader can read ('\\x1b[2J2024"),
+])
+def test_malformed_timestamp_is_reported_and_dropped(folder, text, problem):
+    result = run(stamped(folder, text))
+    assert len(result.problems) == 1, result.problems
+    assert result.problems[0].startswith(problem), result.problems
+    assert result.problems[0].endswith(": ignored (no submission time recorded)")
+    assert result.timestamp is None and not result.fatal
+    assert_solutions_kept(result)
+
+
+def test_huge_timestamp_is_not_read(folder):
+    write(folder, perfect())
+    with (folder / "timestamp.txt").open("wb") as fh:
+        fh.truncate(2_000_000_000)  # sparse: 2 GB that would otherwise be read
+    result = run(folder)
+    assert result.problems == ["timestamp.txt is 2000000000 bytes, too long for a timestamp: "
+                               "ignored (no submission time recorded)"]
+
+
+def test_symlinked_timestamp_is_not_followed(folder, tmp_path):
+    write(folder, perfect())
+    (tmp_path / "t").write_text("2024-03-01 12:30:00 UTC")
+    (folder / "timestamp.txt").symlink_to(tmp_path / "t")
+    result = run(folder)
+    assert result.problems == ["ignored symlink 'timestamp.txt' (not followed)"]
+    assert result.timestamp is None
+
+
+def test_timestamp_of_a_fatal_submission_is_kept(folder):
+    folder.mkdir(parents=True)
+    (folder / "timestamp.txt").write_text("2024-03-01 12:30:00 UTC")
+    result = run(folder)
+    assert result.fatal and result.timestamp == "2024-03-01 12:30:00.000000 UTC"
+
+
+def test_cli_prints_the_timestamp_and_escapes_names(folder, capsys):
+    stamped(folder, "2024-03-01 12:30:00 UTC")
+    (folder / "evil\x1b[2K\x1b[1A.txt").write_text("")
+    assert main([str(folder), "--release", str(RELEASE_PATH)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "- ignored extra files: evil\\x1b[2K\\x1b[1A.txt" in out
+    assert "submitted at 2024-03-01 12:30:00.000000 UTC (timestamp.txt)" in out
+
+
+# -- what students control, shown safely ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("student", [
+    "alice", "Bob_2", "s12345", "12345", "jane.doe@example.org", "a+b", "x-y", "_x", "a" * 100, "a..b",
+])
+def test_accepted_student_ids(student):
+    assert sanitize_module.student_id_problem(student) is None
+
+
+@pytest.mark.parametrize("student, why", [
+    ("gl[o]b", "student id contains '[', ']': nbgrader reads student ids as glob patterns"),
+    ("*", "student id contains '*': nbgrader reads student ids as glob patterns"),
+    ("a?", "student id contains '?'"),
+    ("trailing ", "student id starts or ends with whitespace"),
+    (" leading", "student id starts or ends with whitespace"),
+    ("", "empty student id"),
+    ("a" * 101, "student id of 101 characters, over the limit of 100"),
+    ("\x1b[2K\x1b[1Aevil", "student id starts with '\\x1b'"),
+    ("evil\x1b[2K", "student id contains '\\x1b'"),
+    ('=HYPERLINK("x")', "student id starts with '='"),
+    ("+1", "student id starts with '+'"),
+    ("@a", "student id starts with '@'"),
+    ("-rf", "student id starts with '-'"),
+    (".hidden", "student id starts with '.'"),
+    ("a,b", "student id contains ','"),
+    ("a b", "student id contains ' '"),
+    ("josé", "student id contains 'é'"),
+    ("a\u202eb", "student id contains '\\u202e'"),
+    ("a\udcffb", "student id contains '\\udcff'"),  # an undecodable byte in a folder name
+])
+def test_refused_student_ids(student, why):
+    problem = sanitize_module.student_id_problem(student)
+    assert problem is not None and problem.startswith(why), problem
+    assert problem.isprintable()
+
+
+def test_printable_escapes_control_characters():
+    printable = sanitize_module.printable
+    assert printable("alice: ok") == "alice: ok"
+    assert printable("\x1b[2K\x1b[1A") == "\\x1b[2K\\x1b[1A"
+    assert printable("a\nb\tc\r") == "a\\nb\\tc\\r"
+    assert printable("\x9b31m \u202e \udcff é") == "\\x9b31m \\u202e \\udcff é"
+    assert all(printable(chr(i)).isprintable() for i in range(0x110000) if not 0xD800 <= i < 0xE000)

@@ -4,8 +4,14 @@
 
 1. Back up ``gradebook.db`` (``backups/``).
 2. Sanitize every ``submitted/<student>/<assignment>/`` folder
-   (``grader.grading.sanitize``) into ``build/grading/staged/``; the submitted
-   folders are only read.  Scan each for tampering (``grader.grading.integrity``).
+   (``grader.grading.sanitize``) into ``build/grading/staged/``, the notebook and
+   its checked ``timestamp.txt`` (so nbgrader records the submission time and
+   ``AssignLatePenalties`` can apply); the submitted folders are only read, and
+   no symbolic link in them is followed: a student or assignment folder that is
+   a link scores 0 with the reason.  A folder whose name is not an acceptable
+   student id (``grader.grading.sanitize.student_id_problem``: nbgrader reads
+   ids as glob patterns) is refused: reported, never given to nbgrader, no
+   gradebook entry.  Scan each for tampering (``grader.grading.integrity``).
 3. Grade the staged notebooks in parallel, one submission at a time per
    worker process, each under a wall-clock limit.  A worker first executes:
    nbgrader's sanitizing preprocessors, then ``grader.grading.trusted.TrustedExecute``
@@ -16,9 +22,13 @@
    serial and the grades are those of a serial run.  A worker that crashes or
    runs out of time is replaced, and the new one records zero for that
    submission, with the reason; the others go on.
-4. Print a summary: graded, failed with reason, flagged for review; write
-   ``build/grading/summary.json``, ``build/grading/integrity.md`` and one
-   nbgrader log per student in ``build/grading/logs/``.
+4. Print a summary: graded, failed with reason, late, flagged for review,
+   refused; write ``build/grading/summary.json``, ``build/grading/integrity.md``
+   and one nbgrader log per student in ``build/grading/logs/``.  Whatever
+   students control (ids, file names, reasons quoting them) is printed escaped
+   (``grader.grading.sanitize.printable``).  The exit status is 1 when a submission
+   that was graded is missing from the gradebook; refused folders are reported (REFUSED lines,
+   summary.json) and do not stop the feedback and exports of the others.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from tqdm import tqdm
 
 from grader.grading import assignments, integrity
 from grader.grading.assignments import Assignment
+from grader.grading.sanitize import TIMESTAMP, printable, student_id_problem
 
 WARNED: set[str] = set()  # worker warnings already shown
 RECORD_TIMEOUT = 300  # seconds to record a failed submission's zero (no kernel runs)
@@ -58,6 +69,7 @@ class Outcome:
     failure: str | None = None  # why grading failed (the submission scores 0 where not graded)
     flags: list = field(default_factory=list)
     seconds: float = 0.0
+    timestamp: str | None = None  # the submission's checked timestamp.txt, staged for nbgrader
 
 
 def _config(root: Path):
@@ -125,6 +137,9 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str, ass
     from nbgrader.converters import Autograde, NbGraderException
     from nbgrader.coursedir import CourseDirectory
 
+    refused = student_id_problem(student)
+    if refused:  # nbgrader takes the id as a glob pattern: only a literal one may reach it
+        raise ValueError(f"refused: {refused}")
     config = _config(root)
     config.CourseDirectory.submitted_directory = str(staged_dir)
     config.CourseDirectory.assignment_id = assignment.id
@@ -174,12 +189,14 @@ def stage(root: Path, submitted: Path, staged_dir: Path, students: list[str],
     outcomes = {}
     for student in students:
         result = sanitize(submitted / student / assignment.id, release)
-        outcome = Outcome(student, problems=list(result.problems))
+        outcome = Outcome(student, problems=list(result.problems), timestamp=result.timestamp)
         if result.fatal:
             outcome.failure = "; ".join(result.problems) or "no usable notebook"
         target = staged_dir / student / assignment.id / assignment.notebook
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(result.notebook, target)
+        if result.timestamp:  # nbgrader's Autograde reads it from beside the notebook
+            (target.parent / TIMESTAMP).write_text(result.timestamp + "\n", encoding="utf-8")
         outcome.flags = integrity.scan(result.notebook)
         outcomes[student] = outcome
     return outcomes
@@ -220,7 +237,7 @@ class Worker:
         if status == "ok":
             if detail and detail not in WARNED:  # e.g. warm kernels could not start: say so once
                 WARNED.add(detail)
-                tqdm.write(f"WARNING: {detail}", file=sys.stderr)
+                tqdm.write(f"WARNING: {printable(detail)}", file=sys.stderr)
             return None
         return detail or "the grading worker failed"
 
@@ -326,26 +343,71 @@ def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[s
                 outcome.failure = failure
             if unrecorded:
                 outcome.failure = f"{failure}; and recording that failed too: {unrecorded}"
-            bar.set_postfix_str(f"{student}: {'FAILED' if failure else 'ok'}", refresh=False)
+            bar.set_postfix_str(f"{printable(student)}: {'FAILED' if failure else 'ok'}", refresh=False)
             bar.update()
     for thread in threads:
         thread.join()
 
 
-def summary(outcomes: dict[str, Outcome], scores: dict[str, float]) -> str:
+def discover(submitted: Path) -> list[str]:
+    """The names in submitted/ that are folders or symbolic links (to anything: a link is refused
+    when graded, never followed, never dropped silently); plain files are not submissions."""
+    if not submitted.is_dir():
+        return []
+    with os.scandir(submitted) as entries:
+        return sorted(e.name for e in entries if e.is_symlink() or e.is_dir(follow_symlinks=False))
+
+
+@dataclass
+class Late:
+    timestamp: datetime
+    seconds_late: float
+    penalty: float
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else "",
+             f"{secs} s" if secs or not (days or hours or minutes) else ""]
+    return " ".join(p for p in parts if p)
+
+
+def summary(outcomes: dict[str, Outcome], scores: dict[str, float], refused: dict[str, str] | None = None,
+            late: dict[str, Late] | None = None) -> str:
+    """What the instructor reads.  Ids and reasons are escaped: nothing a student named reaches the
+    terminal as a control sequence."""
+    refused, late = refused or {}, late or {}
     lines = []
     failed = [o for o in outcomes.values() if o.failure]
     flagged = [o for o in outcomes.values() if o.flags]
     repaired = [o for o in outcomes.values() if o.problems and not o.failure]
-    lines.append(f"graded {len(outcomes)} submissions: {len(outcomes) - len(failed)} ran, "
-                 f"{len(failed)} failed, {len(repaired)} repaired, {len(flagged)} flagged for review")
+    overdue = sorted(s for s, info in late.items() if info.seconds_late > 0 and s in outcomes)
+    head = (f"graded {len(outcomes)} submissions: {len(outcomes) - len(failed)} ran, "
+            f"{len(failed)} failed, {len(repaired)} repaired, {len(flagged)} flagged for review")
+    if overdue:
+        head += f", {len(overdue)} late"
+    if refused:
+        head += f"; {len(refused)} folder(s) in submitted/ refused (not graded, not in the gradebook)"
+    lines.append(head)
     for o in sorted(failed, key=lambda o: o.student):
-        lines.append(f"  FAILED   {o.student}: {o.failure} (score {scores.get(o.student, 0):g})")
+        lines.append(f"  FAILED   {printable(o.student)}: {printable(o.failure)} (score {scores.get(o.student, 0):g})")
     for o in sorted(repaired, key=lambda o: o.student):
-        lines.append(f"  repaired {o.student}: {'; '.join(o.problems)[:300]}")
+        lines.append(f"  repaired {printable(o.student)}: {printable('; '.join(o.problems)[:300])}")
+    for student in overdue:
+        info, score = late[student], scores.get(student, 0) or 0
+        penalty = (f"late penalty {info.penalty:g} (score {score:g} - {info.penalty:g} = "
+                   f"{max(0.0, score - info.penalty):g})" if info.penalty else
+                   "no late penalty (c.AssignLatePenalties.plugin_class assigns none)")
+        lines.append(f"  late     {printable(student)}: submitted {info.timestamp:%Y-%m-%d %H:%M:%S} UTC, "
+                     f"{_duration(info.seconds_late)} after the due date; {penalty}")
     for o in sorted(flagged, key=lambda o: o.student):
         kinds = sorted({f.kind for f in o.flags})
-        lines.append(f"  flagged  {o.student}: {len(o.flags)} finding(s): {', '.join(kinds)}")
+        lines.append(f"  flagged  {printable(o.student)}: {len(o.flags)} finding(s): {', '.join(kinds)}")
+    for student in sorted(refused):
+        lines.append(f"  REFUSED  {printable(repr(student))}: {printable(refused[student])}; "
+                     "rename the folder to an accepted id to grade it")
     return "\n".join(lines)
 
 
@@ -354,6 +416,16 @@ def scores_from_gradebook(root: Path, assignment_id: str) -> dict[str, float]:
 
     with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
         return {s.student_id: s.score for s in gb.assignment_submissions(assignment_id)}
+
+
+def lateness_from_gradebook(root: Path, assignment_id: str) -> dict[str, Late]:
+    """Submission time, seconds after the due date and late penalty, as nbgrader recorded them
+    (only submissions with a timestamp)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        return {s.student_id: Late(s.timestamp, s.total_seconds_late, s.late_submission_penalty or 0.0)
+                for s in gb.assignment_submissions(assignment_id) if s.timestamp is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,9 +455,13 @@ def main(argv: list[str] | None = None) -> int:
     submitted = root / "submitted"
     if not (root / "gradebook.db").exists():
         parser.error("gradebook.db not found: run 'make release' first (it records the source cells)")
-    found = sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else []
-    students = args.student or found
-    if not students:
+    for student in args.student:
+        if student_id_problem(student):
+            parser.error(f"--student {printable(repr(student))}: {student_id_problem(student)}")
+    candidates = list(dict.fromkeys(args.student)) or discover(submitted)
+    refused = {s: student_id_problem(s) for s in candidates if student_id_problem(s)}
+    students = [s for s in candidates if s not in refused]
+    if not candidates:
         parser.error(f"no submissions in {submitted}/<student>/{assignment.id}/")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -401,13 +477,17 @@ def main(argv: list[str] | None = None) -> int:
     work = root / "build" / "grading"
     staged_dir, replay_dir = work / "staged", work / "executed"
     shutil.rmtree(staged_dir, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     outcomes = stage(root, submitted, staged_dir, students, assignment)
-    print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s", flush=True)
+    print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s"
+          + (f"; {len(refused)} refused (student id)" if refused else ""), flush=True)
     phase = time.monotonic()
-    execute_all(root, staged_dir, replay_dir, outcomes, args.workers, args.timeout, assignment)
+    if outcomes:
+        execute_all(root, staged_dir, replay_dir, outcomes, args.workers, args.timeout, assignment)
     print(f"executed and recorded in {time.monotonic() - phase:.1f} s", flush=True)
     scores = scores_from_gradebook(root, assignment.id)
+    late = lateness_from_gradebook(root, assignment.id)
     missing = [s for s in students if s not in scores]
     for student in missing:
         outcomes[student].failure = (outcomes[student].failure or "not graded") + \
@@ -415,14 +495,21 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - start
     (work / "integrity.md").write_text(integrity.report({o.student: o.flags for o in outcomes.values()}),
                                        encoding="utf-8")
-    (work / "summary.json").write_text(json.dumps({
+    report = {
         s: {"score": scores.get(s), "failure": o.failure, "problems": o.problems,
-            "flags": [f.kind for f in o.flags], "seconds": round(o.seconds, 2)}
-        for s, o in outcomes.items()}, indent=1), encoding="utf-8")
-    print(summary(outcomes, scores))
+            "flags": [f.kind for f in o.flags], "seconds": round(o.seconds, 2),
+            "timestamp": late[s].timestamp.isoformat() if s in late else None,
+            "seconds_late": late[s].seconds_late if s in late else 0,
+            "late_penalty": late[s].penalty if s in late else 0, "refused": False}
+        for s, o in outcomes.items()}
+    report.update({s: {"score": None, "failure": f"refused: {why}", "problems": [], "flags": [], "seconds": 0,
+                       "timestamp": None, "seconds_late": 0, "late_penalty": 0, "refused": True}
+                   for s, why in refused.items()})
+    (work / "summary.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(summary(outcomes, scores, refused, late))
     print(f"{len(students)} submissions in {elapsed:.1f} s with {args.workers} worker(s); "
           f"integrity report: {(work / 'integrity.md').relative_to(root)}")
-    return 1 if missing else 0
+    return 1 if missing else 0  # refused folders are reported above; the others are graded and recorded
 
 
 if __name__ == "__main__":

@@ -31,6 +31,26 @@ metadata (test, solution and locked cells, each named by its grade_id):
 Extra files beside the notebook are reported, never used.  A submission
 with no readable notebook is *fatal*: the result is the untouched release,
 which scores 0.
+
+Symbolic links are never followed.  A student folder or assignment folder that
+is a link is fatal (``submitted/bob -> alice`` would otherwise be graded as
+alice's work, ``.../quantization_distillation -> source/...`` as the answer
+key).  Every other link (a notebook, a subfolder, ``timestamp.txt``) is
+ignored with a note.  The folder is opened once with ``O_NOFOLLOW |
+O_DIRECTORY`` (its parent, the student folder, too) and everything is read
+relative to that descriptor, files with ``O_NOFOLLOW | O_NONBLOCK`` and
+checked to be regular files, so a folder swapped for a link between the
+check and the read is refused rather than followed.
+
+``timestamp.txt`` (nbgrader's submission time, beside the notebook) is read
+and checked: an ISO date and time that nbgrader's own parser accepts.  It is
+returned normalised to UTC in ``Sanitized.timestamp``; a malformed, huge or
+unreadable one is reported and dropped (the submission is then not late).
+
+Also here, for every layer that shows what students control:
+``student_id_problem`` (the ids the grading accepts) and ``printable`` (text
+safe to print on a terminal); CSV cells are made safe where CSVs are written
+(``grader.publish.export``).
 """
 
 from __future__ import annotations
@@ -39,13 +59,16 @@ import argparse
 import codecs
 import contextlib
 import copy
+import errno
 import json
 import logging
+import os
 import re
+import stat
 import sys
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import nbformat
 from nbformat import NotebookNode
@@ -60,6 +83,15 @@ CELL_TYPES = ("code", "markdown", "raw")
 CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 DEFINES = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.M)
 FLAGS = ("grade", "solution", "locked", "task")
+TIMESTAMP = "timestamp.txt"  # nbgrader's submission time, in submitted/<student>/<assignment>/
+MAX_TIMESTAMP = 200  # bytes: nbgrader writes about 30
+ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")  # a full date and time, nothing left to "today"
+STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@+-]*$")
+MAX_STUDENT_ID = 100
+GLOB = "*?[]"  # nbgrader's CourseDirectory.student_id is a glob pattern
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+HERE = PurePosixPath(".")
 
 
 @dataclass
@@ -68,6 +100,7 @@ class Sanitized:
     problems: list[str] = field(default_factory=list)  # what was repaired, one human sentence each
     fatal: bool = False  # nothing usable: the notebook is the untouched release (scores 0)
     path: Path | None = None  # the notebook file that was used, None when fatal
+    timestamp: str | None = None  # timestamp.txt, checked, as "YYYY-MM-DD HH:MM:SS.ffffff UTC"
 
 
 class Unreadable(Exception):
@@ -147,6 +180,171 @@ def _short(text: str, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+# -- what students control, shown safely ----------------------------------------------------------
+
+
+def student_id_problem(student: str) -> str | None:
+    """Why ``student`` (a folder name in submitted/) is not an id the grading accepts, or None.
+
+    Accepted: 1 to 100 ASCII letters, digits and ``. _ @ + -``, starting with a letter, a digit
+    or ``_``.  nbgrader reads ``CourseDirectory.student_id`` as a glob pattern (``*``, ``?``,
+    ``[...]``), strips surrounding whitespace and splits ``student_id_exclude`` on commas, so none
+    of those reach it; an id cannot start a spreadsheet formula (``= + - @``) in grades.csv, hide
+    as a dot-file or read as an option (``-``); ASCII leaves no Unicode normalisation to differ
+    between the folder name and the gradebook.
+    """
+    if not student:
+        return "empty student id"
+    if len(student) > MAX_STUDENT_ID:
+        return f"student id of {len(student)} characters, over the limit of {MAX_STUDENT_ID}"
+    if student.strip() != student:
+        return "student id starts or ends with whitespace (nbgrader would strip it and grade another id)"
+    if STUDENT_ID.match(student):
+        return None
+    bad = sorted({c for c in student if not STUDENT_ID.match("a" + c)})
+    if bad and set(bad) <= set(GLOB):
+        return (f"student id contains {', '.join(map(repr, bad))}: nbgrader reads student ids as glob "
+                "patterns, so it would grade other students or none")
+    if not STUDENT_ID.match(student[0]):
+        return (f"student id starts with {printable(repr(student[0]))}: ids start with an ASCII letter, "
+                "a digit or '_'")
+    return (f"student id contains {printable(', '.join(map(repr, bad[:10])))}: accepted are ASCII letters, "
+            "digits and . _ @ + -")
+
+
+def printable(text: object) -> str:
+    """``text`` with every non-printable character escaped as repr does (``\\x1b``, ``\\n``, ``\\u202e``).
+
+    No terminal control sequence (ESC, C1 controls, bidi overrides) survives, so what a student
+    named a folder or a file cannot erase or rewrite the lines printed before it.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+# -- the folder, read without following links -----------------------------------------------------
+
+
+class _Refused(Exception):
+    """The folder cannot be read as a submission; the message says why."""
+
+
+def _refusal(path: Path, shown: Path, what: str, err: OSError) -> _Refused:
+    """Why opening the folder ``path`` failed, in words: a link (not followed), absent, unreadable."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            target = ""
+            with contextlib.suppress(OSError):
+                target = f" (to {_short(repr(os.readlink(path)), 120)})"
+            return _Refused(f"the {what} is a symbolic link{target}: not followed")
+    if err.errno in (errno.ENOENT, errno.ENOTDIR):
+        return _Refused(f"{shown} is not a folder")
+    return _Refused(f"the {what} cannot be read ({err.strerror})")
+
+
+class _Folder:
+    """A submission folder opened without following symbolic links.
+
+    The folder is opened once (O_NOFOLLOW | O_DIRECTORY, its parent too); a subfolder is opened
+    component by component from that descriptor, each with O_NOFOLLOW, for as long as it is read,
+    and a file with O_NOFOLLOW | O_NONBLOCK, checked to be a regular file.  A path swapped for a
+    link after the listing is refused, never followed; the folder itself, once open, is the one read
+    even if its name is pointed elsewhere meanwhile.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._entries: dict[PurePosixPath, list[tuple[str, str]]] = {}
+        absolute = Path(os.path.abspath(path))
+        try:
+            parent = os.open(absolute.parent, _DIR_FLAGS)  # the student folder: not a link either
+        except OSError as err:
+            raise _refusal(absolute.parent, path, "student folder", err) from None
+        try:
+            self._root: int | None = os.open(absolute.name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as err:
+            raise _refusal(absolute, path, f"assignment folder {absolute.name!r}", err) from None
+        finally:
+            os.close(parent)
+
+    def close(self) -> None:
+        if self._root is not None:
+            os.close(self._root)
+            self._root = None
+
+    def __enter__(self) -> _Folder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _opened(self, rel: PurePosixPath):
+        """A new descriptor of the subfolder ``rel`` (closed after), None when it is not, or no
+        longer, a real folder."""
+        fd = os.dup(self._root)
+        try:
+            for part in rel.parts:
+                try:
+                    child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    os.close(fd)
+                    fd = None
+                    break
+                os.close(fd)
+                fd = child
+            yield fd
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def entries(self, rel: PurePosixPath = HERE) -> list[tuple[str, str]]:
+        """(name, kind) of each entry of folder ``rel``, sorted; kind is file, dir, link or other
+        (never following a link: a link to a folder is a link)."""
+        if rel not in self._entries:
+            found = []
+            with self._opened(rel) as fd:
+                if fd is not None:
+                    with contextlib.suppress(OSError), os.scandir(fd) as it:
+                        for entry in it:
+                            try:
+                                kind = ("link" if entry.is_symlink() else "dir" if entry.is_dir(follow_symlinks=False)
+                                        else "file" if entry.is_file(follow_symlinks=False) else "other")
+                            except OSError:
+                                kind = "other"
+                            found.append((entry.name, kind))
+            self._entries[rel] = sorted(found)
+        return self._entries[rel]
+
+    def read(self, rel: PurePosixPath, limit: int) -> bytes:
+        """The bytes of the regular file ``rel``; Unreadable when it is not one (a link, a FIFO,
+        a folder: the open neither follows nor blocks) or is over ``limit`` bytes (_TooBig)."""
+        with self._opened(rel.parent) as parent:
+            if parent is None:
+                raise Unreadable("its folder is no longer a folder: not followed")
+            try:
+                fd = os.open(rel.name, _FILE_FLAGS, dir_fd=parent)
+            except OSError as err:
+                if err.errno == errno.ELOOP:
+                    raise Unreadable("it became a symbolic link: not followed") from None
+                raise Unreadable(f"it cannot be read ({err.strerror})") from None
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise Unreadable("not a regular file")
+            if info.st_size > limit:
+                raise _TooBig(info.st_size)
+            data = fh.read(limit + 1)
+        if len(data) > limit:  # grew since fstat
+            raise _TooBig(len(data))
+        return data
+
+
+class _TooBig(Unreadable):
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
 # -- reading one file ---------------------------------------------------------------------------
 
 
@@ -167,16 +365,11 @@ def _decode(data: bytes) -> tuple[str, str | None]:
     return data.decode("latin-1"), "file is not UTF-8: decoded as latin-1"
 
 
-def _parse(path: Path) -> tuple[dict, list[str]]:
-    """The JSON object in ``path`` and notes on how it was read; Unreadable when it has none."""
+def _parse(data: bytes) -> tuple[dict, list[str]]:
+    """The JSON object in ``data`` and notes on how it was read; Unreadable when it has none."""
     notes = []
-    size = path.stat().st_size
-    if size > LIMIT:
-        raise Unreadable(f"notebook file is {_mb(size)}, over the {_mb(LIMIT)} limit: not read")
-    if size > HUGE:
-        notes.append(f"notebook file is {_mb(size)} (outputs dropped)")
-    with path.open("rb") as fh:
-        data = fh.read(LIMIT + 1)
+    if len(data) > HUGE:
+        notes.append(f"notebook file is {_mb(len(data))} (outputs dropped)")
     if not data.strip():
         raise Unreadable("the file is empty")
     text, note = _decode(data)
@@ -191,6 +384,13 @@ def _parse(path: Path) -> tuple[dict, list[str]]:
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
         raise Unreadable("JSON without a list of cells")
     return raw, notes
+
+
+def _read_notebook(folder: _Folder, rel: PurePosixPath) -> bytes:
+    try:
+        return folder.read(rel, LIMIT)
+    except _TooBig as err:
+        raise Unreadable(f"notebook file is {_mb(err.size)}, over the {_mb(LIMIT)} limit: not read") from None
 
 
 @contextlib.contextmanager
@@ -289,8 +489,8 @@ def _cells(nb: dict, notes: list[str]) -> list[_Cell]:
     return cells
 
 
-def _load(path: Path) -> _Notebook:
-    raw, notes = _parse(path)
+def _load(data: bytes) -> _Notebook:
+    raw, notes = _parse(data)
     nb = _as_v4(raw, notes)
     structure: list[str] = []
     cells = _cells(nb, structure)
@@ -308,28 +508,29 @@ def _load(path: Path) -> _Notebook:
 # -- choosing the notebook in the folder ---------------------------------------------------------
 
 
-def _candidates(folder: Path, problems: list[str]) -> list[Path]:
-    """Notebook files in the folder, or failing that in its subfolders (never via symlinks)."""
+def _candidates(folder: _Folder, problems: list[str]) -> list[PurePosixPath]:
+    """Notebook files in the folder, or failing that in its subfolders; symbolic links are never
+    followed, and each one in a folder looked at is reported."""
 
-    def notebooks(where: Path) -> list[Path]:
+    def notebooks(where: PurePosixPath) -> list[PurePosixPath]:
         found = []
-        for path in sorted(where.iterdir()):
-            if path.name.startswith(".") or path.suffix.lower() != ".ipynb":
+        for name, kind in folder.entries(where):
+            if name.startswith("."):
                 continue
-            if path.is_symlink():
-                problems.append(f"ignored symlink {str(path.relative_to(folder))!r} (not followed)")
-            elif path.is_file():
-                found.append(path)
+            if kind == "link":
+                problems.append(f"ignored symlink {str(where / name)!r} (not followed)")
+            elif kind == "file" and name.lower().endswith(".ipynb"):
+                found.append(where / name)
         return found
 
-    top = notebooks(folder)
+    top = notebooks(HERE)
     if top:
         return top
-    deeper: list[Path] = []
-    frontier = [folder]
+    deeper: list[PurePosixPath] = []
+    frontier = [HERE]
     for _ in range(SUBFOLDER_DEPTH):
-        frontier = [p for d in frontier for p in sorted(d.iterdir())
-                    if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+        frontier = [d / name for d in frontier for name, kind in folder.entries(d)
+                    if kind == "dir" and not name.startswith(".")]
         for d in frontier:
             deeper += notebooks(d)
         if deeper:
@@ -344,23 +545,24 @@ def _recognised(nb: _Notebook, release: _Release) -> int:
     return len((by_claim | by_source) - {None})
 
 
-def _choose(folder: Path, release: _Release, problems: list[str]) -> tuple[Path, _Notebook] | str:
-    """The notebook to grade and its content, or why there is none."""
-    if not folder.is_dir():
-        return f"{folder} is not a folder"
-    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+def _choose(folder: _Folder, release: _Release, problems: list[str]) -> tuple[PurePosixPath, _Notebook] | str:
+    """The notebook to grade (its path in the folder) and its content, or why there is none."""
+    entries = [(name, kind) for name, kind in folder.entries() if not name.startswith(".")]
     if not entries:
         return "empty folder: nothing was submitted"
+
+    def names(pairs) -> str:
+        return ", ".join(sorted(printable(name) + ("/" if kind == "dir" else "") for name, kind in pairs))
+
     paths = _candidates(folder, problems)
     if not paths:
-        names = ", ".join(sorted(p.name + ("/" if p.is_dir() else "") for p in entries))
-        return f"no notebook in the folder (found: {_short(names, 120)})"
-    loaded: dict[Path, _Notebook] = {}
-    errors: dict[Path, str] = {}
+        return f"no notebook in the folder (found: {_short(names(entries), 120)})"
+    loaded: dict[PurePosixPath, _Notebook] = {}
+    errors: dict[PurePosixPath, str] = {}
     preferred = [p for p in paths if p.name == release.name] + [p for p in paths if p.name != release.name]
     for path in preferred:
         try:
-            loaded[path] = _load(path)
+            loaded[path] = _load(_read_notebook(folder, path))
         except (Unreadable, OSError) as err:
             errors[path] = str(err)
         if path.name == release.name and path in loaded:
@@ -371,22 +573,64 @@ def _choose(folder: Path, release: _Release, problems: list[str]) -> tuple[Path,
     chosen = next((p for p in loaded if p.name == release.name), None)
     if chosen is None:
         chosen = max(loaded, key=lambda p: _recognised(loaded[p], release))  # first of the best on ties
-    shown = str(chosen.relative_to(folder))
-    if chosen.parent != folder:
-        problems.append(f"notebook found in a subfolder: took {shown!r}")
+    if chosen.parent != HERE:
+        problems.append(f"notebook found in a subfolder: took {str(chosen)!r}")
     elif chosen.name != release.name:
-        problems.append(f"notebook renamed: took {shown!r}")
+        problems.append(f"notebook renamed: took {str(chosen)!r}")
     for path, error in errors.items():
-        problems.append(f"{str(path.relative_to(folder))!r} is not a notebook ({error}): ignored")
-    others = [str(p.relative_to(folder)) for p in paths if p != chosen and p not in errors]
+        problems.append(f"{str(path)!r} is not a notebook ({error}): ignored")
+    others = [str(p) for p in paths if p != chosen and p not in errors]
     if others:
         problems.append(f"several notebooks: ignored {', '.join(map(repr, others))}")
-    used = {chosen.relative_to(folder).parts[0]} | {p.relative_to(folder).parts[0] for p in paths}
-    extra = sorted(p.name + ("/" if p.is_dir() else "") for p in entries
-                   if p.name not in used and p.suffix.lower() != ".ipynb")
+    used = {chosen.parts[0]} | {p.parts[0] for p in paths}
+    extra = [(name, kind) for name, kind in entries
+             if name not in used and not name.lower().endswith(".ipynb") and kind != "link"
+             and not (name == TIMESTAMP and kind == "file")]
     if extra:
-        problems.append(f"ignored extra files: {_short(', '.join(extra), 200)}")
+        problems.append(f"ignored extra files: {_short(names(extra), 200)}")
     return chosen, loaded[chosen]
+
+
+def _timestamp(folder: _Folder, problems: list[str]) -> str | None:
+    """timestamp.txt beside the notebook, checked as nbgrader will read it, in UTC; None (with a
+    note) when it is malformed, huge or not a plain file; None when there is none."""
+    from nbgrader.utils import parse_utc
+
+    kind = dict(folder.entries()).get(TIMESTAMP)
+    if kind is None or kind == "link":  # a link was reported with the others
+        return None
+    dropped = "ignored (no submission time recorded)"
+    if kind != "file":
+        problems.append(f"{TIMESTAMP} is not a file: {dropped}")
+        return None
+    try:
+        data = folder.read(PurePosixPath(TIMESTAMP), MAX_TIMESTAMP)
+    except _TooBig as err:
+        problems.append(f"{TIMESTAMP} is {err.size} bytes, too long for a timestamp: {dropped}")
+        return None
+    except Unreadable as err:
+        problems.append(f"{TIMESTAMP} could not be read ({err}): {dropped}")
+        return None
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        problems.append(f"{TIMESTAMP} is not UTF-8 text: {dropped}")
+        return None
+    if not text:
+        problems.append(f"{TIMESTAMP} is empty: {dropped}")
+        return None
+    try:
+        if not ISO_START.match(text):
+            raise ValueError("no date and time")
+        when = parse_utc(text)
+        normal = when.isoformat(sep=" ", timespec="microseconds") + " UTC"
+        if parse_utc(normal) != when:
+            raise ValueError("does not survive a round trip")
+    except Exception:  # noqa: BLE001 -- dateutil raises ValueError, OverflowError, TypeError...
+        problems.append(f"{TIMESTAMP} holds no date and time nbgrader can read "
+                        f"({_short(repr(text), 60)}): {dropped}")
+        return None
+    return normal
 
 
 # -- repairing the cells --------------------------------------------------------------------------
@@ -566,23 +810,33 @@ def _fallback(release: _Release, problems: list[str], reason: str) -> Sanitized:
 def sanitize(folder: Path, release: Path) -> Sanitized:
     """A gradable notebook from ``folder`` (submitted/<student>/<assignment>), checked against ``release``.
 
-    Reads the folder, never writes to it.  Raises only when the release itself cannot be read.
+    Reads the folder, never writes to it, never follows a symbolic link (``folder`` and its parent,
+    the student folder, included).  Raises only when the release itself cannot be read.
     """
     rel = _Release.read(Path(release))
     problems: list[str] = []
+    folder = Path(folder)
     try:
-        chosen = _choose(Path(folder), rel, problems)
-        if isinstance(chosen, str):
-            return _fallback(rel, problems, chosen)
-        path, submitted = chosen
-        problems += submitted.notes
-        nb = _repair(submitted, rel, problems)
-        if len(problems) > MAX_PROBLEMS:
-            problems[MAX_PROBLEMS - 1:] = [f"... and {len(problems) - MAX_PROBLEMS + 1} more problems"]
-        return Sanitized(nb, problems, fatal=False, path=path)
-    except Exception as err:  # noqa: BLE001 -- a hostile submission must not stop the class's grading
-        reason = f"submission could not be repaired ({type(err).__name__}: {_short(err, 80)})"
-        return _fallback(rel, problems, reason)
+        opened = _Folder(folder)
+    except _Refused as refused:
+        return _fallback(rel, problems, str(refused))
+    with opened:
+        try:
+            chosen = _choose(opened, rel, problems)
+            timestamp = _timestamp(opened, problems)
+            if isinstance(chosen, str):
+                result = _fallback(rel, problems, chosen)
+                result.timestamp = timestamp
+                return result
+            path, submitted = chosen
+            problems += submitted.notes
+            nb = _repair(submitted, rel, problems)
+            if len(problems) > MAX_PROBLEMS:
+                problems[MAX_PROBLEMS - 1:] = [f"... and {len(problems) - MAX_PROBLEMS + 1} more problems"]
+            return Sanitized(nb, problems, fatal=False, path=folder / path, timestamp=timestamp)
+        except Exception as err:  # noqa: BLE001 -- a hostile submission must not stop the class's grading
+            reason = f"submission could not be repaired ({type(err).__name__}: {_short(err, 80)})"
+            return _fallback(rel, problems, reason)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -600,9 +854,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.release} not found; run from the course root or pass --release")
     result = sanitize(args.folder, args.release)
     for problem in result.problems:
-        print(f"- {problem}")
+        print(f"- {printable(problem)}")
     took = "nothing usable: graded as the release (0 points)" if result.fatal else f"graded {result.path}"
-    print(f"{len(result.problems)} problem(s); {took}")
+    print(f"{len(result.problems)} problem(s); {printable(took)}")
+    if result.timestamp:
+        print(f"submitted at {result.timestamp} ({TIMESTAMP})")
     return 1 if result.fatal else 0
 
 

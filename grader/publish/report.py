@@ -10,7 +10,6 @@ writes one CSV row per student and prints the table.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grader.grading import assignments
 from grader.grading.assignments import Assignment
+from grader.grading.sanitize import printable
+from grader.publish.export import write_rows
 
 
 def breakdown(db: Path, assignment: Assignment) -> list[dict[str, object]]:
@@ -45,7 +46,7 @@ def breakdown(db: Path, assignment: Assignment) -> list[dict[str, object]]:
 
 def table(rows: list[dict[str, object]], assignment: Assignment) -> str:
     header = ["student_id", *assignment.sections, "total"]
-    width = max([len("student_id"), *(len(str(r["student_id"])) for r in rows)])
+    width = max([len("student_id"), *(len(printable(r["student_id"])) for r in rows)])
     maxima = ["max", *(f"{sum(assignment.points[g] for g in gids):g}" for gids in assignment.sections.values()),
               f"{assignment.total_points:g}"]
 
@@ -56,7 +57,7 @@ def table(rows: list[dict[str, object]], assignment: Assignment) -> str:
         return f"{v:g}" if isinstance(v, float) else str(v)
 
     out = [line(header), line(maxima), "-" * (width + 6 * (len(header) - 1))]
-    out += [line([fmt(r[k]) for k in header]) for r in rows]
+    out += [line([printable(fmt(r[k])) for k in header]) for r in rows]  # ids shown escaped, never raw
     return "\n".join(out)
 
 
@@ -83,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.csv:
         with args.csv.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["student_id"])
-            writer.writeheader()
-            writer.writerows(rows)
+            write_rows(fh, list(rows[0]) if rows else ["student_id"], rows)  # cells a spreadsheet shows literally
     print(table(rows, assignment))
     if args.csv:
         print(f"\n{len(rows)} students; per-exercise breakdown written to {args.csv}")
