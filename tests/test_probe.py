@@ -6,6 +6,8 @@ import collections
 import enum
 import json
 import socket
+import threading
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -138,6 +140,72 @@ def test_frames_roundtrip_over_a_socket_and_refuse_oversized_ones():
         a.sendall((probe.MAX_FRAME + 1).to_bytes(4, "big"))
         with pytest.raises(ValueError):
             probe.recv_frame(b)
+
+
+def drip(sock: socket.socket, data: bytes, pause: float) -> threading.Thread:
+    """Send ``data`` as one frame, one byte every ``pause`` seconds, from a thread."""
+
+    def send():
+        try:
+            for byte in len(data).to_bytes(4, "big") + data:
+                sock.sendall(bytes([byte]))
+                time.sleep(pause)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_socket_timeout_is_per_chunk_but_the_deadline_is_per_frame():
+    a, b = socket.socketpair()
+    with a, b:
+        # 40 bytes, one every 0.05 s: a 0.3 s socket timeout never fires, the frame takes 2 s.
+        b.settimeout(0.3)
+        thread = drip(a, b"x" * 36, 0.05)
+        start = time.monotonic()
+        assert probe.recv_frame(b) == b"x" * 36
+        assert time.monotonic() - start > 1.5
+        thread.join()
+        thread = drip(a, b"x" * 36, 0.05)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            probe.recv_frame(b, deadline=time.monotonic() + 0.5)
+        assert time.monotonic() - start < 1.0
+        thread.join()
+    a, b = socket.socketpair()
+    with a, b:  # a deadline already past: nothing is read
+        probe.send_frame(a, b"{}")
+        with pytest.raises(TimeoutError):
+            probe.recv_frame(b, deadline=time.monotonic() - 1)
+        with pytest.raises(TimeoutError):
+            probe.send_frame(a, b"{}", deadline=time.monotonic() - 1)
+
+
+def test_a_frame_over_the_limit_is_refused_on_its_header():
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall((101).to_bytes(4, "big"))  # and no body: reading it would block until the deadline
+        start = time.monotonic()
+        with pytest.raises(ValueError, match="over the 100-byte limit"):
+            probe.recv_frame(b, deadline=time.monotonic() + 5, limit=100)
+        assert time.monotonic() - start < 1
+
+
+def test_huge_exception_and_warning_messages_are_cut_in_the_kernel_too():
+    import warnings
+
+    def f():
+        warnings.warn("w" * 100_000, UserWarning, stacklevel=2)
+        raise ValueError("x" * 1_000_000)
+
+    reply = probe.answer({"f": f}, "f", probe.encode(([], {})))
+    message = reply["raised"]["message"]
+    assert len(message) < probe.MAX_MESSAGE + 100 and message.endswith("more characters]")
+    assert "[output truncated: 996000 more characters]" in message
+    assert len(reply["warnings"][0]["message"]) < probe.MAX_WARNING + 100
+    assert probe.clip("short", 10) == "short"
 
 
 def test_kernel_function_rebuilds_exceptions_and_warnings():

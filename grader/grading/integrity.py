@@ -95,7 +95,14 @@ CONFIGURABLE = ("matplotlib", "seaborn")  # plot settings: assigning them is not
 VALUE_BASES = {"float", "int", "complex", "bool", "str", "numbers.Number", "numbers.Real"}
 
 # IPython syntax: cell magics on the first line, line magics, shell escapes, help requests.
-MAGIC = re.compile(r"^(\s*)(?:[\w.\[\], ]+=\s*)?(%{1,2}|!)(\S*)(.*)$")
+# Both run in time linear in the line, whatever the line (the scan runs serially over the whole class).
+# MAGIC is matched after the indentation (taken off with str.lstrip, not a regex); its assignment
+# target starts with a character that is not whitespace and stops at the first "=", and once the "%"
+# or "!" is found the rest always matches: no two quantifiers ever compete for the same characters, so
+# a failed attempt gives each one back a step at a time, once.  The old ``^(\s*)(?:[\w.\[\], ]+=...``
+# let the indentation and the target share the spaces: quadratic on a line of spaces (82 s for
+# 280,000 of them).  Lines without "%" or "!" (MAGIC), "?" (HELP) are not matched at all.
+MAGIC = re.compile(r"(?:[\w.\[\],][\w.\[\], ]*=\s*)?(%{1,2}|!)(\S*)(.*)$")  # after the indentation
 HELP = re.compile(r"^\s*(?:\?+[\w.]+|[\w.]+\?+)\s*$")
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 MAGIC_KINDS = {
@@ -187,31 +194,37 @@ def _ipython(source: str) -> tuple[str | None, list[tuple[int, str, str]]]:
             return None, magics
         lines[first] = ""
     for i, line in enumerate(lines):
-        found = MAGIC.match(line)
-        if found and (found.group(2) == "!" or found.group(3)):
-            name = "!" if found.group(2) == "!" else found.group(3)
+        indent = line[: len(line) - len(line.lstrip())]
+        found = MAGIC.match(line, len(indent)) if "%" in line or "!" in line else None
+        if found and (found.group(1) == "!" or found.group(2)):
+            name = "!" if found.group(1) == "!" else found.group(2)
             magics.append((i + 1, name, line.strip()))
-            lines[i] = found.group(1) + "pass"
-        elif HELP.match(line):
-            lines[i] = line[: len(line) - len(line.lstrip())] + "pass"
+            lines[i] = indent + "pass"
+        elif "?" in line and HELP.match(line):
+            lines[i] = indent + "pass"
     return "\n".join(lines), magics
+
+
+def _parse(source: str) -> tuple[ast.Module | None, tuple[int, str] | None]:
+    try:
+        return ast.parse(source), None
+    except SyntaxError as err:
+        return None, (err.lineno or 1, f"does not parse: {err.msg}")
+    except (ValueError, RecursionError, MemoryError) as err:
+        return None, (1, f"does not parse: {type(err).__name__}")
 
 
 def _tree(source: str) -> tuple[ast.Module | None, list[tuple[int, str, str]], tuple[int, str] | None]:
     """The parsed cell, its IPython magics, and (line, reason) when it is not Python."""
-    try:
-        return ast.parse(source), [], None
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        pass  # IPython syntax, or a real error: tell them apart below
-    code, magics = _ipython(source)
+    tree, error = _parse(source)
+    if tree is not None:
+        return tree, [], None
+    code, magics = _ipython(source)  # IPython syntax, or a real error: tell them apart
     if code is None:
         return None, magics, None
-    try:
-        return ast.parse(code), magics, None
-    except SyntaxError as err:
-        return None, magics, (err.lineno or 1, f"does not parse: {err.msg}")
-    except (ValueError, RecursionError, MemoryError) as err:
-        return None, magics, (1, f"does not parse: {type(err).__name__}")
+    if code != source:  # else the same source fails the same way: not parsed twice
+        tree, error = _parse(code)
+    return tree, magics, error
 
 
 def _magic_flags(magics) -> list[tuple[int, str, str]]:
@@ -298,11 +311,11 @@ class _Context:
     protected: frozenset[str]  # names locked cells read but do not define
 
 
-def _context(cells) -> _Context:
+def _context(cells, trees) -> _Context:
     aliases, locked_aliases = dict(DEFAULT_ALIASES), {}
     used, bound, graded = set(), set(), set()
-    for cell in cells:
-        tree = _tree(_source(cell))[0]
+    for cell, parsed in zip(cells, trees, strict=True):
+        tree = parsed[0]
         if tree is None:
             continue
         names = _bindings(tree)
@@ -551,8 +564,8 @@ def _constant_result(node: ast.AST) -> bool:
     return bool(returns) and all(isinstance(r.value, ast.Constant) for r in returns)
 
 
-def _scan_cell(source: str, context: _Context) -> list[tuple[int, str, str]]:
-    tree, magics, error = _tree(source)
+def _scan_cell(parsed, context: _Context) -> list[tuple[int, str, str]]:
+    tree, magics, error = parsed
     found = _magic_flags(magics)
     if error is not None:
         return [*found, (error[0], "syntax-error", error[1])]
@@ -571,16 +584,24 @@ def _scan_cell(source: str, context: _Context) -> list[tuple[int, str, str]]:
             found.append((line, "monkeypatch", f"{how} {shown}, which the locked cells use"))
     return found + scanner.found
 
+
+MAX_DETAIL = 200  # characters of a flag's detail: it quotes names and lines of the submission
+
+
 def scan(nb) -> list[Flag]:
     """Flags for every non-locked code cell of ``nb`` (a NotebookNode or a plain notebook dict)."""
     cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
-    context = _context(cells)
+    trees = [_tree(_source(c)) for c in cells]  # each cell parsed once
+    context = _context(cells, trees)
+    parsed = {id(c): t for c, t in zip(cells, trees, strict=True)}
     flags: dict[tuple[int, int, str], Flag] = {}
     for index, cell in enumerate(nb.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code" or _nbgrader(cell).get("locked"):
             continue
         grade_id = _nbgrader(cell).get("grade_id")
-        for line, kind, detail in _scan_cell(_source(cell), context):
+        for line, kind, detail in _scan_cell(parsed[id(cell)], context):
+            if len(detail) > MAX_DETAIL:
+                detail = detail[: MAX_DETAIL - 1] + "…"
             flags.setdefault((index, line, kind), Flag(index, grade_id if isinstance(grade_id, str) else None,
                                                        line, kind, detail))
     return sorted(flags.values(), key=lambda f: (f.cell_index, f.line, KINDS.index(f.kind)))
@@ -589,8 +610,32 @@ def scan(nb) -> list[Flag]:
 # -- reports ----------------------------------------------------------------------------------
 
 
+MAX_SHOWN = 120  # characters of a student id, a grade_id or a detail shown in the report
+# Markdown (and GitHub's math) punctuation that could start a link, emphasis, code, a table cell or math,
+# backslash-escaped ("_" only outside a word, where it can start emphasis); the HTML specials as entities.
+_INERT = str.maketrans({**{c: "\\" + c for c in "\\`*[]|~$"}, "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_EMPHASIS = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # "_" that could open or close emphasis: not inside a word
+
+
+def _visible(ch: str) -> str:
+    """A control or formatting character (ANSI escape, NUL, bidi override, zero width...) as an escape."""
+    if ch.isprintable():
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _cell(text) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """``text`` (from the submission: a student id, a quoted line) as inert text in one markdown table cell.
+
+    One line (whitespace, newlines included, collapsed to single spaces), control characters shown as
+    escapes, at most MAX_SHOWN characters, and markdown, HTML and math punctuation escaped, so that
+    nothing in it renders as a link, an image, code, emphasis, a tag, a table cell or a terminal escape.
+    """
+    text = "".join(map(_visible, " ".join(str(text).split())))
+    if len(text) > MAX_SHOWN:
+        text = text[: MAX_SHOWN - 1] + "…"
+    return _EMPHASIS.sub(r"\\_", text.translate(_INERT))
 
 
 def report(flags_by_student: dict[str, list[Flag]]) -> str:

@@ -15,6 +15,7 @@ it must use nothing but the standard library and NumPy.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 
 import numpy as np
@@ -23,6 +24,13 @@ DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"
           "float16", "float32", "float64")
 MAX_DEPTH = 20
 MAX_ITEMS = 1_000_000
+# What an exception or warning raised by student code may carry across the wire.  The grading side
+# enforces the same limits on what it receives (grader.grading.trusted): this side runs where student
+# code can replace it.
+MAX_MESSAGE = 4000  # characters of an exception's message
+MAX_WARNING = 1000  # characters of a warning's message
+MAX_WARNINGS = 20  # warnings per call
+MAX_NAMES = 20  # class names in an exception's or a warning's MRO
 
 
 class Unsupported:
@@ -150,26 +158,54 @@ def answer(namespace, name, request):
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = {"raised": {"type": type(exc).__name__[:80],
-                                "bases": [c.__name__ for c in type(exc).__mro__][:20],
-                                "message": str(exc)[:4000]}}
+                                "bases": [c.__name__ for c in type(exc).__mro__][:MAX_NAMES],
+                                "message": clip(str(exc), MAX_MESSAGE)}}
     reply["warnings"] = [{"category": w.category.__name__[:80],
-                          "bases": [c.__name__ for c in w.category.__mro__][:20],
-                          "message": str(w.message)[:1000]} for w in caught[:20]]
+                          "bases": [c.__name__ for c in w.category.__mro__][:MAX_NAMES],
+                          "message": clip(str(w.message), MAX_WARNING)} for w in caught[:MAX_WARNINGS]]
     return reply
+
+
+def clip(text, limit):
+    """``text`` cut to ``limit`` characters, saying so."""
+    text = str.__str__(text) if isinstance(text, str) else str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" [output truncated: {len(text) - limit} more characters]"
 
 
 # Frames on the probe's unix socket: 4-byte big-endian length, then UTF-8 JSON.
 MAX_FRAME = 4 * 1024 * 1024  # the checks exchange small arrays; this bounds what a reply can cost
 
 
-def send_frame(sock, data: bytes) -> None:
-    sock.sendall(len(data).to_bytes(4, "big") + data)
+def _until(sock, deadline) -> None:
+    """Give the socket's next operation what is left before ``deadline`` (time.monotonic()), if any."""
+    if deadline is None:
+        return
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("the probe's deadline passed")
+    sock.settimeout(remaining)
 
 
-def recv_frame(sock) -> bytes:
+def send_frame(sock, data: bytes, deadline=None) -> None:
+    """Send one frame; with a ``deadline`` (time.monotonic()), TimeoutError when it is not all sent by then."""
+    _until(sock, deadline)
+    sock.sendall(len(data).to_bytes(4, "big") + data)  # the timeout bounds the whole sendall
+
+
+def recv_frame(sock, deadline=None, limit=MAX_FRAME) -> bytes:
+    """Receive one frame.
+
+    With a ``deadline`` (time.monotonic()), the whole frame must be in by then, however the other side
+    spreads it over chunks (TimeoutError otherwise): a socket timeout alone is per chunk, and a reply
+    dripped one byte at a time would keep resetting it.  A frame announcing more than ``limit`` bytes
+    is refused (ValueError) before any of it is read.
+    """
     def exactly(n):
         chunks, got = [], 0
         while got < n:
+            _until(sock, deadline)
             chunk = sock.recv(min(n - got, 1 << 20))
             if not chunk:
                 raise ConnectionError("the other side closed the probe connection")
@@ -178,8 +214,8 @@ def recv_frame(sock) -> bytes:
         return b"".join(chunks)
 
     size = int.from_bytes(exactly(4), "big")
-    if size > MAX_FRAME:
-        raise ValueError(f"probe frame of {size} bytes is over the {MAX_FRAME}-byte limit")
+    if size > limit:
+        raise ValueError(f"probe frame of {size} bytes is over the {limit}-byte limit")
     return exactly(size)
 
 

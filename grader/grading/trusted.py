@@ -26,6 +26,7 @@ import queue
 import secrets
 import socket
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import nbformat
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbformat.v4 import output_from_msg
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
@@ -44,23 +46,29 @@ class KernelError(Exception):
     """The kernel could not answer a call (timeout, crash, garbled reply)."""
 
 
-def _remote_exception(info: dict) -> Exception:
+def _remote_exception(info) -> Exception:
     """A local exception of the same builtin families as the one the student code raised.
 
     Every builtin exception class in its MRO is kept (a ``class Missing(KeyError, ValueError)`` is
-    still a ValueError here), never the student's class itself: only names cross the wire.
+    still a ValueError here), never the student's class itself: only names cross the wire.  Its message
+    is cut to ``probe.MAX_MESSAGE`` characters here, whatever the kernel side sent: the kernel side
+    runs where student code can replace it.
     """
     import builtins
 
-    name = "".join(ch for ch in str(info.get("type", "Exception")) if ch.isalnum() or ch == "_")[:80] or "Exception"
+    if not isinstance(info, dict):
+        return KernelError("the kernel's reply named an exception it did not describe")
+    name = "".join(ch for ch in str(info.get("type", "Exception"))[:200] if ch.isalnum() or ch == "_")[:80]
+    name = name or "Exception"
     found = []
-    for candidate in info.get("bases", []):
-        cls = getattr(builtins, str(candidate), None)
+    names = info.get("bases")
+    for candidate in names[: probe.MAX_NAMES] if isinstance(names, list) else []:
+        cls = getattr(builtins, str(candidate)[:80], None)
         if isinstance(cls, type) and issubclass(cls, Exception) and cls not in found:
             found.append(cls)
     # The most specific ones: drop a class when another one kept is a subclass of it.
     bases = tuple(c for c in found if not any(o is not c and issubclass(o, c) for o in found)) or (Exception,)
-    message = str(info.get("message", ""))
+    message = probe.clip(str(info.get("message", "")), probe.MAX_MESSAGE)
     for attempt in (bases, bases[:1]):
         try:
             return type(name, attempt, {})(message)
@@ -78,9 +86,15 @@ class KernelFunction:
 
     def __call__(self, *args, **kwargs):
         reply = self._executor.call_in_kernel(self.__name__, args, kwargs)
-        for w in reply.get("warnings", []):
-            category = RuntimeWarning if "RuntimeWarning" in w.get("bases", []) else UserWarning
-            warnings.warn_explicit(str(w.get("message", "")), category, f"<{self.__name__}>", 0)
+        caught = reply.get("warnings")
+        for w in caught[: probe.MAX_WARNINGS] if isinstance(caught, list) else []:
+            if not isinstance(w, dict):
+                continue
+            names = w.get("bases")
+            names = names[: probe.MAX_NAMES] if isinstance(names, list) else []
+            category = RuntimeWarning if "RuntimeWarning" in names else UserWarning
+            message = probe.clip(str(w.get("message", "")), probe.MAX_WARNING)
+            warnings.warn_explicit(message, category, f"<{self.__name__}>", 0)
         if "raised" in reply:
             raise _remote_exception(reply["raised"])
         return probe.decode(reply.get("returned"))
@@ -93,9 +107,40 @@ def _stream(text: str) -> NotebookNode:
     return nbformat.v4.new_output("stream", name="stdout", text=text)
 
 
-def _error(exc: BaseException) -> NotebookNode:
-    name = type(exc).__name__
-    return nbformat.v4.new_output("error", ename=name, evalue=str(exc), traceback=[f"{name}: {exc}"])
+def _error(exc: BaseException, limit: int) -> NotebookNode:
+    """An error output for ``exc``, its message cut to ``limit`` characters (it shows twice: evalue, traceback)."""
+    name = type(exc).__name__[:80]
+    value = probe.clip(str(exc), max(limit, 0))
+    return nbformat.v4.new_output("error", ename=name, evalue=value, traceback=[f"{name}: {value}"])
+
+
+def _fit(text: str, room: int) -> str:
+    """The start of ``text`` whose JSON encoding (escapes included) takes at most ``room`` characters."""
+    keep = min(len(text), max(room, 0))
+    for _ in range(8):
+        size = len(json.dumps(text[:keep]))
+        if size <= room:
+            return text[:keep]
+        keep = keep * room // size  # fewer characters, in proportion to the overshoot
+    return text[: max(room, 0) // 12]  # 12: the longest JSON escape of one character (a surrogate pair)
+
+
+def _shrunk(out, room: int) -> NotebookNode | None:
+    """``out`` cut to about ``room`` characters of JSON: the start of a stream's text, or an error's
+    name and the start of its message (an error is a test's verdict: never dropped); None for the rest."""
+    if out.get("output_type") == "stream":
+        name = "stderr" if out.get("name") == "stderr" else "stdout"
+        return nbformat.v4.new_output("stream", name=name, text=_fit(str(out.get("text", "")), room - 80))
+    if out.get("output_type") == "error":
+        name = str(out.get("ename", "Error"))[:80]
+        value = _fit(str(out.get("evalue", "")), (room - 80) // 2 - len(name))
+        return nbformat.v4.new_output("error", ename=name, evalue=value, traceback=[f"{name}: {value}"])
+    return None
+
+
+def _fails(out) -> bool:
+    """What nbgrader reads as a failed test: an error, or text on stderr."""
+    return out.get("output_type") == "error" or (out.get("output_type") == "stream" and out.get("name") == "stderr")
 
 
 def _key(nb) -> str:
@@ -166,6 +211,7 @@ class TrustedExecute(Execute):
         self._probe: socket.socket | None = None
         self._dead: str | None = None
         self._in_flight: dict[int, int] = {}
+        self._running: int | None = None  # the index of the cell the kernel is running
         self._assignment.set_secret(self._secret())
         try:
             return super().preprocess(nb, resources, km)
@@ -204,29 +250,87 @@ class TrustedExecute(Execute):
         if self._dead:
             cell.outputs = [_stream(f"[not run: {self._dead}]\n")]
             return cell, resources
+        self._running = index
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:  # no idle even after the interrupt: hung for good
             how = "died" if isinstance(exc, DeadKernelError) else "stopped responding"
             self._dead = f"the kernel {how} while running cell {index} ({exc})"
-            cell.outputs = [_error(KernelError(self._dead))]
-        self._cap_outputs(cell)
+            cell.outputs = [_error(KernelError(self._dead), self.max_output_chars // 2)]
+            self.clear_display_id_mapping(index)
+        finally:
+            self._running = None
+        self._cap_outputs(cell, index)
         if gid in self._locked:
             self._run_here(self._locked[gid], f"<{gid}>")
         return cell, resources
 
-    def _cap_outputs(self, cell) -> None:
-        """Keep at most max_output_chars of text per cell; drop images beyond that too."""
+    def _cap_outputs(self, cell, index: int | None = None) -> None:
+        """At most max_output_chars characters (of JSON) of outputs in ``cell``, then a note; in place.
+
+        Outputs are kept in order while they fit.  The first that does not is cut to what is left (a
+        stream's text, an error's message) or dropped (anything else), and every later one is dropped,
+        except that a cell whose outputs would fail a test (an error, text on stderr) keeps its first
+        failing output, cut: capping never turns a failure into a pass.  Display ids pointing at outputs
+        not kept whole are forgotten (``index``: the cell's), so no later update reaches them.  The cost
+        is that of the outputs kept plus the first one cut, whatever the cell holds.
+        """
+        outputs = cell.get("outputs")
+        if not isinstance(outputs, list):
+            return
         budget, kept = self.max_output_chars, []
-        for out in cell.outputs:
+        for cut_at, out in enumerate(outputs):
             size = len(json.dumps(out))
             if size <= budget:
                 kept.append(out)
                 budget -= size
-            else:
-                kept.append(_stream(f"[output truncated: more than {self.max_output_chars} characters]\n"))
-                break
-        cell.outputs = kept
+                continue
+            shrunk = _shrunk(out, budget)
+            if shrunk is not None and (shrunk.get("text") or _fails(shrunk)):
+                kept.append(shrunk)
+            if not any(_fails(o) for o in kept):
+                failing = next((o for o in outputs[cut_at + 1:] if _fails(o)), None)
+                if failing is not None:
+                    kept.append(_shrunk(failing, 300))
+            kept.append(_stream(f"[output truncated: more than {self.max_output_chars} characters]\n"))
+            break
+        else:
+            return
+        outputs[:] = kept  # in place: nbclient holds this list while the cell runs
+        if index is not None:
+            for cell_map in self._display_id_map.values():
+                if index in cell_map:
+                    cell_map[index] = [i for i in cell_map[index] if i < cut_at]
+
+    def _update_display_id(self, display_id, msg):
+        """nbclient's display update (``update_display_data``, or a display reusing an id), within budget.
+
+        The update replaces the data of every output shown with that id, in whichever cell it is; a cell
+        that has finished running is then capped again (``_cap_outputs``), so no update, however large
+        and wherever it lands, grows a cell past max_output_chars.  The running cell is capped when it
+        ends.
+        """
+        targets = self._display_id_map.get(display_id)
+        if not targets:
+            return
+        if msg["header"]["msg_type"] == "update_display_data":
+            msg["header"]["msg_type"] = "display_data"
+        try:
+            out = output_from_msg(msg)
+        except ValueError:
+            self.log.error("unhandled iopub msg: %s", msg.get("msg_type"))
+            return
+        for cell_index, indices in list(targets.items()):
+            if not 0 <= cell_index < len(self.nb.cells):
+                continue
+            cell = self.nb.cells[cell_index]
+            outputs = cell.get("outputs", [])
+            for i in indices:
+                if i < len(outputs) and outputs[i].get("output_type") in ("display_data", "execute_result"):
+                    outputs[i]["data"] = out["data"]
+                    outputs[i]["metadata"] = out["metadata"]
+            if cell_index != self._running:
+                self._cap_outputs(cell, cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
         """nbclient's output handler, dropping what a cell prints beyond max_output_in_flight."""
@@ -251,14 +355,21 @@ class TrustedExecute(Execute):
         return out.getvalue(), None
 
     def _grade(self, gid: str) -> list[NotebookNode]:
+        """The test cell's outputs: what it printed, then its error if it failed, in max_output_chars.
+
+        The error is the verdict: it is always there, its message cut to what is left of the budget
+        (it shows twice, as evalue and in the traceback), whatever the check quoted from the student's
+        code.
+        """
+        budget = self.max_output_chars
         if self._dead:
-            return [_error(KernelError(f"not graded: {self._dead}"))]
+            return [_error(KernelError(f"not graded: {self._dead}"), budget // 2)]
         text, exc = self._run_here(self._tests[gid], f"<test {gid}>")
-        text = text[: self.max_output_chars]
         if exc is None:
-            return [_stream(text or f"✓ {gid} passed\n")]
+            return [_stream(probe.clip(text, budget) or f"✓ {gid} passed\n")]
+        text = probe.clip(text, budget // 2)
         outputs = [_stream(text)] if text else []
-        return [*outputs, _error(exc)]
+        return [*outputs, _error(exc, (budget - len(text)) // 2)]
 
     # ------------------------------------------------------------------ kernel calls
 
@@ -340,15 +451,18 @@ class TrustedExecute(Execute):
                 self._dead = self._dead or str(exc)
                 raise
         request = {"name": name, "args": probe.encode((list(args), kwargs))}
+        # One deadline for the whole call, on the monotonic clock: sending, the student's code, and every
+        # chunk of the reply (a reply dripped a byte at a time cannot outlast it).
+        deadline = time.monotonic() + self.call_timeout
         try:
-            probe.send_frame(self._probe, json.dumps(request).encode("utf-8"))
-            reply = json.loads(probe.recv_frame(self._probe))
+            probe.send_frame(self._probe, json.dumps(request).encode("utf-8"), deadline)
+            reply = json.loads(probe.recv_frame(self._probe, deadline, probe.MAX_FRAME))
         except TimeoutError:
             self._drop_probe()  # its thread is stuck in the student's code; the next call starts another
             raise TimeoutError(f"{name}(...) did not return within {self.call_timeout} s") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # a closed socket, an oversized or garbled frame
             self._drop_probe()
-            raise KernelError(f"{name}(...) gave no usable answer: {exc}") from None
+            raise KernelError(f"{name}(...) gave no usable answer: {str(exc)[:200]}") from None
         if not isinstance(reply, dict):
             raise KernelError(f"{name}(...) gave no usable answer")
         return reply
