@@ -41,6 +41,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from grader.grading.html_safety import SanitizeStudentHTML  # noqa: E402 -- no student script in the pages
 from grader.grading.metadata import CheckCellMetadata  # noqa: E402 -- nbgrader's, validating each metadata once
 from grader.grading.trusted import TrustedExecute  # noqa: E402
 
@@ -59,11 +60,20 @@ c.Autograde.autograde_preprocessors = [
     SaveAutoGrades,
     AssignLatePenalties,
     CheckCellMetadata,
+    # Last, after the grades are recorded: the autograded notebook (what the formgrader renders and
+    # feedback is made from) keeps no active content from submissions (grader/grading/html_safety.py).
+    SanitizeStudentHTML,
 ]
 c.TrustedExecute.timeout = 60
 c.TrustedExecute.secret_file = os.path.join(c.CourseDirectory.root, ".grading_secret")
 # Deleted test cells come back from the gradebook instead of silently scoring nothing.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback shows each test's verdict and message, never the source of hidden tests.
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+# Feedback shows each test's verdict and message, never the source of hidden tests; and, sanitized
+# again (an autograded notebook may predate the sanitizer), no script of the student's.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, SanitizeStudentHTML]
+
+# make grades: nbgrader export writes a quoted CSV whose text cells cannot start a spreadsheet formula.
+from grader.publish.export import SafeCsvExportPlugin  # noqa: E402
+
+c.ExportApp.plugin_class = SafeCsvExportPlugin

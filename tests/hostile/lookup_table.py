@@ -11,8 +11,8 @@ from grader.course.contract import TESTS
 from ._build import TOTAL, cell, points, solve, write
 
 DESCRIPTION = "calibration_coverage looks its answers up in a table recorded from the public checks"
-# fixed cases are answered; the secretly seeded ones are not
-EXPECTED_SCORE = TOTAL - points("calibration_coverage_matches_reference")
+# fixed cases are answered; the secretly seeded ones are not (the rejects check asks one first)
+EXPECTED_SCORE = TOTAL - points("calibration_coverage_matches_reference", "calibration_coverage_rejects_bad_input")
 EXPECTED_STATUS = "graded"
 
 KEY = """
