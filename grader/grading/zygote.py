@@ -6,10 +6,14 @@ sees only what a kernel may see, and then forks one kernel per request.  Each
 fork is sealed before any student code runs, as a fresh bubblewrap sandbox
 would be:
 
+- its own cgroup (when the grader bounds sandboxes with cgroups): the grader's
+  side of the connection moves the forked child into it, before the child
+  forks anything, so that every process of the kernel is in it;
 - new mount, PID, network, IPC and UTS namespaces: its own fresh ``/tmp`` and
-  ``/proc``; its HOME (``/home/student``) and kernel socket folder are bind
-  mounts of its own folders, and the folder holding every kernel's files and
-  the template's socket is covered by an empty tmpfs;
+  ``/proc``; its HOME (``/home/student``) is a tmpfs of bounded size owned by
+  the kernel's uid, its kernel socket folder a bind mount of its own folder, and
+  the folder holding every kernel's files and the template's socket is covered
+  by an empty tmpfs;
 - a reaper is PID 1 of the namespace, so every process the kernel starts dies
   with it;
 - resource limits, no supplementary groups, the kernel's dedicated uid (which
@@ -23,8 +27,16 @@ starts in the kernel's place behaves like the kernel process itself
 
 This file runs as a script: inside the sandbox as the template (``python
 zygote.py SOCKET``), and on the grader's side as the stand-in (``python -I -S
-zygote.py attach SOCKET REQUEST``); only the standard library is imported before
-the template's preloads.  The grader never imports it.
+zygote.py attach SOCKET REQUEST [CGROUP_PROCS ...]``) and as the launcher that
+puts a cold kernel's sandbox into its cgroup (``python -I -S zygote.py join
+CGROUP_PROCS ... -- COMMAND ...``); only the standard library is imported
+before the template's preloads.  The grader never imports it.
+
+Joining a cgroup is done by a privileged process on the grader's side, never in
+the sandbox (whose view of ``/sys`` is gone): ``join`` writes its own pid, then
+execs the sandbox; for a warm kernel the forked child sends its pid over the
+connection as SCM_CREDENTIALS (the kernel translates it to the grader's PID
+namespace), ``attach`` writes it, and only then does the child go on.
 """
 
 from __future__ import annotations
@@ -37,6 +49,7 @@ import resource
 import selectors
 import signal
 import socket
+import struct
 import sys
 
 CLONE_NEWNS = 0x00020000
@@ -82,17 +95,18 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
 
 def _seal(request: dict) -> None:
     """In the new namespaces, as root: the kernel's own view of the file system."""
-    home, run, shared = request["home"], request["run"], request["shared"]
+    run, shared, uid = request["run"], request["shared"], request["uid"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # Hold the kernel's own folders, then cover everything the template's children share.
-    folders = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in (home, run)}
+    # Hold the kernel's own socket folder, then cover everything the template's children share.
+    folder = os.open(run, os.O_PATH | os.O_DIRECTORY)
     _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={request['tmp_mb']}m")
     os.makedirs(run, 0o755, exist_ok=True)
-    _mount(f"/proc/self/fd/{folders[run]}", run, None, MS_BIND)
-    _mount(f"/proc/self/fd/{folders[home]}", HOME, None, MS_BIND)
-    for fd in folders.values():
-        os.close(fd)
+    _mount(f"/proc/self/fd/{folder}", run, None, MS_BIND)
+    os.close(folder)
+    # The home: memory of its own, bounded (the pages count in the kernel's memory cgroup), gone with it.
+    _mount("tmpfs", HOME, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"mode=0700,uid={uid},gid={uid},size={request['home_mb']}m")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
@@ -149,12 +163,28 @@ def _read_line(conn: socket.socket) -> bytes | None:
     return data
 
 
+CREDENTIALS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+def _join_cgroup(conn: socket.socket) -> None:
+    """Have the grader's side move this process into the kernel's cgroup; return once it is in.
+
+    Nothing has been forked yet, so every process of the kernel starts in the group.
+    """
+    creds = CREDENTIALS.pack(os.getpid(), os.getuid(), os.getgid())
+    conn.sendmsg([b"join\n"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)])
+    if _read_line(conn) != b"joined\n":
+        os._exit(70)  # not bounded: no kernel
+
+
 def _serve_one(conn: socket.socket) -> None:
     """A forked child: read the request, start the kernel in new namespaces, report its exit."""
     data = _read_line(conn)
     if data is None:
         os._exit(0)
     request = json.loads(data)
+    if request.get("join"):
+        _join_cgroup(conn)
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     init = os.fork()
     if init == 0:  # PID 1 of the new namespace
@@ -223,20 +253,78 @@ def main(path: str) -> None:
         conn.close()
 
 
-def attach(path: str, request: str) -> int:
-    """The kernel command's stand-in on the grader's side (``python -I -S zygote.py attach SOCKET REQUEST``).
+def _enter(procs: list[str], pid: int) -> None:
+    """Write ``pid`` into each ``cgroup.procs`` (or v1 ``tasks``) file: the process is in those groups."""
+    for path in procs:
+        with open(path, "w") as fh:
+            fh.write(str(pid))
+
+
+def _peer_pid(conn: socket.socket) -> int | None:
+    """Read the child's b"join" line; the pid its SCM_CREDENTIALS carry, as this PID namespace sees it."""
+    data, pid = b"", None
+    while not data.endswith(b"\n"):
+        chunk, ancillary, _, _ = conn.recvmsg(64, socket.CMSG_SPACE(CREDENTIALS.size))
+        if not chunk:
+            return None
+        data += chunk
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and pid is None:
+                pid = CREDENTIALS.unpack(value[:CREDENTIALS.size])[0]
+    return pid if data == b"join\n" and pid and pid > 0 and _in_a_child_namespace(pid) else None
+
+
+def _in_a_child_namespace(pid: int) -> bool:
+    """Whether ``pid`` lives in a PID namespace below this one (the template's): never one of the host's processes."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            line = next((line for line in fh if line.startswith("NSpid:")), "")
+    except OSError:
+        return False
+    return len(line.split()) > 2  # "NSpid:", its pid here, its pid in the template's namespace
+
+
+def attach(path: str, request: str, procs: list[str]) -> int:
+    """The kernel command's stand-in on the grader's side (``python -I -S zygote.py attach SOCKET REQUEST [PROCS ...]``).
 
     Asks the template for a kernel and lives exactly as long as it: its exit status is the
-    kernel's, and killing it hangs up, which kills the kernel.
+    kernel's, and killing it hangs up, which kills the kernel.  With ``procs`` (the request then
+    says "join"), it first moves the template's forked child into those cgroups.
     """
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if procs:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     conn.connect(path)
     conn.sendall(request.encode() + b"\n")
+    if procs:
+        pid = _peer_pid(conn)
+        if pid is None:
+            print("no process of the template's PID namespace asked to join the kernel's cgroup", file=sys.stderr)
+            return 70
+        try:
+            _enter(procs, pid)
+        except OSError as error:
+            print(f"cannot put the kernel into its cgroup: {error}", file=sys.stderr)
+            return 70  # hanging up ends the child
+        conn.sendall(b"joined\n")
     reply = (_read_line(conn) or b"").strip()
     return int(reply) if reply.lstrip(b"-").isdigit() else 70
 
 
+def join(argv: list[str]) -> None:
+    """``join PROCS ... -- COMMAND ...``: enter those cgroups, then become COMMAND (a cold kernel's sandbox)."""
+    split = argv.index("--")
+    try:
+        _enter(argv[:split], os.getpid())
+    except OSError as error:
+        print(f"cannot enter the sandbox's cgroup: {error}", file=sys.stderr)
+        sys.exit(70)
+    os.execvp(argv[split + 1], argv[split + 1:])
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "attach":
-        sys.exit(attach(sys.argv[2], sys.argv[3]))
+        sys.exit(attach(sys.argv[2], sys.argv[3], sys.argv[4:]))
+    if sys.argv[1] == "join":
+        join(sys.argv[2:])
     main(sys.argv[1])
