@@ -9,14 +9,20 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MPLBACKEND := Agg
 NBGRADER   := $(VENV)/bin/nbgrader
 STAMP      := $(VENV)/.installed
+# nbgrader student id -> LMS user (grader/publish/lms.py); make demo uses the sample class's.
+ROSTER     ?= roster.csv
+# An nbgrader command with one progress bar and a summary line; its full log in build/logs/.
+QUIETLY    := $(PYTHON) -m grader.publish.quietly
 
-.PHONY: help demo install source check-source release validate sample-class autograde feedback grades \
+.PHONY: help demo install source check-source release validate sample-class autograde feedback grades report \
         bench html lab student-wheel student-env test test-fast test-browser lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-demo: install release sample-class autograde feedback grades  ## Set up, release, grade the sample class, print the grade table
+demo: install release sample-class autograde feedback  ## Set up, release, grade the sample class, print the grade table and the class report's path
+	@$(MAKE) --no-print-directory grades ROSTER=grader/publish/sample_roster.csv
+	@$(MAKE) --no-print-directory report
 
 install: $(STAMP)  ## Create .venv and install the course package with test extras
 
@@ -32,8 +38,8 @@ source: $(STAMP)  ## Rewrite the source notebook's conventions, test tables and 
 check-source: $(STAMP)  ## Fail when the source notebook's conventions or test tables differ from grader/course
 	$(PYTHON) -m grader.publish.source check
 
-release: $(STAMP)  ## Generate the student release from source/ (nbgrader generate_assignment)
-	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
+release: $(STAMP)  ## Generate the student release from source/ (nbgrader generate_assignment; log in build/logs/)
+	$(QUIETLY) generate_assignment $(ASSIGNMENT) --force
 
 validate: $(STAMP)  ## The source passes every test; the release fails every graded cell
 	$(PYTHON) -m grader.publish.validate source/$(ASSIGNMENT)/exercises.ipynb
@@ -45,21 +51,33 @@ sample-class: $(STAMP)  ## Build submitted/ from the source notebook and the wro
 # generate_assignment first: autograde restores test cells from the source
 # cells it records in gradebook.db, which a fresh clone does not have yet.
 autograde: $(STAMP)  ## Grade submitted/: sanitized, sandboxed, trusted, parallel (grader.grading.autograde)
-	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force --log-level=WARN
+	$(QUIETLY) generate_assignment $(ASSIGNMENT) --force
 	$(PYTHON) -m grader.grading.autograde
 
 bench: $(STAMP)  ## Time grader.grading.autograde against stock serial nbgrader autograde on a class of 40
 	$(PYTHON) -m grader.publish.bench --students 40
 
-feedback: $(STAMP)  ## Write HTML feedback per student into feedback/
-	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force
+feedback: $(STAMP)  ## Write HTML feedback per student into feedback/ (nbgrader generate_feedback; log in build/logs/)
+	$(QUIETLY) generate_feedback $(ASSIGNMENT) --force
 
-grades: $(STAMP)  ## Export grades.csv and grades_by_exercise.csv, print the grade table
-	$(NBGRADER) export --to grades.csv
+grades: $(STAMP)  ## Export grades.csv, grades_by_exercise.csv and, with $(ROSTER), canvas/moodle/grades_lms.csv; print the table
+	$(NBGRADER) export --to grades.csv --log-level=WARN
+	@if [ -f "$(ROSTER)" ]; then \
+	  set -e; for pair in Canvas:canvas Moodle:moodle ExerciseCsv:grades_lms; do \
+	    plugin=grader.publish.lms.$${pair%%:*}ExportPlugin; file=$${pair##*:}.csv; \
+	    echo "$(NBGRADER) export --exporter $$plugin --to $$file --LmsExportPlugin.roster=$(ROSTER)"; \
+	    $(NBGRADER) export --exporter $$plugin --to $$file --LmsExportPlugin.roster=$(ROSTER) --log-level=WARN; \
+	  done; \
+	else \
+	  echo "no roster ($(ROSTER)): canvas.csv, moodle.csv, grades_lms.csv not written (README: Grades an LMS imports)"; \
+	fi
 	$(PYTHON) -m grader.publish.report --csv grades_by_exercise.csv
 
+report: $(STAMP)  ## What the class got wrong: item analysis, misconceptions, integrity (build/report/index.html, offline)
+	$(PYTHON) -m grader.publish.class_report --out build/report/index.html
+
 html: $(STAMP)  ## Build the course web site into site/ (lesson, exercises, instructor solutions; works offline)
-	$(PYTHON) -m grader.publish.site build --out site
+	$(PYTHON) -m grader.publish.site build --out site $(if $(wildcard build/report/index.html),--class-report build/report/index.html)
 
 student-wheel: $(STAMP)  ## Build the student install (dist/*.whl): grader.student only, no reference, no checks
 	$(PYTHON) -m grader.publish.student_env wheel --out dist
@@ -93,5 +111,5 @@ check-release: release  ## Fail when release/ differs from what source/ generate
 	  (echo "release/ is stale: run 'make release' and commit it" >&2; exit 1)
 
 clean:  ## Remove generated grading state (gradebook, submissions, autograded, feedback, grade CSVs)
-	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv site build dist
+	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv canvas.csv moodle.csv grades_lms.csv site build dist
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -77,3 +77,10 @@ c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearH
 from grader.publish.export import SafeCsvExportPlugin  # noqa: E402
 
 c.ExportApp.plugin_class = SafeCsvExportPlugin
+
+# LMS grade files (make grades, grader/publish/lms.py): the roster maps nbgrader student ids to LMS users.
+# Name the Canvas column after the Canvas assignment, with its id, so that Canvas updates it rather than
+# creating a new one, e.g. {"quantization_distillation": "Quantization and Distillation (1234)"}.
+c.LmsExportPlugin.roster = os.path.join(c.CourseDirectory.root, "roster.csv")
+c.CanvasExportPlugin.assignment_columns = {}
+c.MoodleExportPlugin.identifier = "email"

@@ -28,6 +28,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.course import contract
 from grader.course.contract import ASSIGNMENT, NOTEBOOK, TOTAL_POINTS
 from grader.grading.sandbox import SLOT_DIR, UID_BASE, UID_SLOTS
 from grader.publish.sample_class import solutions, students, submission
@@ -177,6 +178,34 @@ def test_gradebook_holds_nbgraders_grades(graded):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         scores = {s.student_id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
     assert scores == {name: outcome["score"] for name, outcome in graded["summary"].items()}
+
+
+def test_every_test_cell_carries_the_graders_verdict_and_no_other_cell_one(graded):
+    """What the class report reads: a verdict per test cell, agreeing with nbgrader's score; none forged."""
+    course, test_ids = graded["course"], {t.grade_id for t in contract.TESTS}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for name in CASES:
+            path = course / "autograded" / name / ASSIGNMENT / NOTEBOOK
+            if not path.exists():  # not recorded by nbgrader (a failed one is, with its reason)
+                continue
+            scores = {g.name: (g.score, g.max_score)
+                      for g in gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, name).grades}
+            seen = set()
+            for cell in nbformat.read(path, as_version=4).cells:
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                found = cell.metadata.get("verdict")
+                if gid not in test_ids or cell.cell_type != "code":
+                    assert found is None, f"{name}: a verdict on {gid or 'a cell'} that is no test cell: {found}"
+                    continue
+                seen.add(gid)
+                assert found is not None and found["grade_id"] == gid, f"{name}/{gid}: no verdict of its own"
+                score, top = scores[gid]
+                assert found["passed"] == (score == top), f"{name}/{gid}: verdict {found} but score {score}/{top}"
+                assert all(not m["id"].startswith("forged") for m in found["misconceptions"]), f"{name}/{gid}"
+            assert seen == test_ids, f"{name}: test cells without a verdict: {sorted(test_ids - seen)}"
+    floor = nbformat.read(course / "autograded" / "wrong_floor" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    recorded = {m["id"] for c in floor.cells for m in c.metadata.get("verdict", {}).get("misconceptions", [])}
+    assert "quantize.floor_instead_of_round" in recorded
 
 
 def test_no_sandbox_process_outlives_the_grading(graded):

@@ -37,6 +37,12 @@ def _run_visible(grade_id: str, namespace: dict) -> None:
 @functools.cache
 def failures(name: str) -> dict[str, str]:
     """grade_id -> failure message of every test cell of its exercise that bank entry ``name`` fails."""
+    return {grade_id: message for grade_id, (message, _) in verdicts(name).items()}
+
+
+@functools.cache
+def verdicts(name: str) -> dict[str, tuple[str, list[str]]]:
+    """grade_id -> (message, misconception ids recorded) of every test cell that bank entry ``name`` fails."""
     wrong = BANK[name]
     namespace = {**REFERENCE, wrong.function: wrong.load()}
     found = {}
@@ -47,7 +53,7 @@ def failures(name: str) -> dict[str, str]:
             else:
                 _run_visible(test.grade_id, namespace)
         except Exception as exc:  # noqa: BLE001 -- a failing test cell, whatever it raised
-            found[test.grade_id] = str(exc)
+            found[test.grade_id] = (str(exc), [m["id"] for m in getattr(exc, "misconceptions", [])])
     return found
 
 
@@ -86,6 +92,23 @@ def test_every_diagnosis_fires_on_some_wrong_implementation(spec):
     messages = " ".join(m for name in entries for m in failures(name).values())
     silent = [m for m in spec.mistakes if m not in messages]
     assert not silent, f"{spec.name}: diagnoses that no bank entry triggers: {silent}"
+
+
+@pytest.mark.parametrize("spec", checks.SPECS.values(), ids=lambda s: s.name)
+def test_every_diagnosis_is_recorded_by_its_stable_id(spec):
+    """The id travels with the failure (the class report counts it), and names the formula's own entry."""
+    for mistake in spec.mistakes:
+        entry = f"{spec.name}__{checks.misconception_slug(mistake)}"
+        recorded = {i for _, ids in verdicts(entry).values() for i in ids}
+        assert checks.misconception_id(spec.name, mistake) in recorded, (
+            f"{entry} fails {sorted(verdicts(entry))} without recording {checks.misconception_id(spec.name, mistake)}")
+
+
+def test_misconception_ids_are_unique_and_stable():
+    ids = [checks.misconception_id(s.name, m) for s in checks.SPECS.values() for m in s.mistakes]
+    assert len(ids) == len(set(ids)) == 109
+    assert "quantize.floor_instead_of_round" in ids
+    assert "kd_loss.the_tau_2_factor_missing" in ids
 
 
 def test_the_notebook_states_exactly_the_table():

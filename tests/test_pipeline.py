@@ -20,6 +20,9 @@ import pytest
 
 from grader.course.bank import load_bank
 from grader.course.contract import ASSIGNMENT, EXERCISES, NOTEBOOK, TOTAL_POINTS, exercise_of
+from grader.grading import assignments
+from grader.publish import class_report
+from grader.publish.sample_class import DEFAULT_MISCONCEPTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +55,7 @@ def graded(tmp_path_factory) -> dict:
     run([*py, "nbgrader", "autograde", ASSIGNMENT, "--force", "--create"], course)
     run([*py, "nbgrader", "generate_feedback", ASSIGNMENT, "--force"], course)
     run([*py, "grader.publish.report", "--csv", "breakdown.csv"], course)
+    run([*py, "grader.publish.class_report"], course)
     with (course / "breakdown.csv").open(encoding="utf-8") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     return {"course": course, "rows": rows}
@@ -108,6 +112,20 @@ def test_wrong_implementation_loses_points_on_its_exercise_only(graded, wrong):
     assert got[own.number] < own.points, f"{wrong.name} kept full marks on exercise {own.number}"
     others = {n: s for n, s in got.items() if n != own.number}
     assert others == {ex.number: ex.points for ex in EXERCISES if ex.number != own.number}
+
+
+@pytest.mark.parametrize("name", DEFAULT_MISCONCEPTIONS)
+def test_the_class_report_finds_each_sample_misconception_in_the_student_who_carries_it(graded, name):
+    course = graded["course"]
+    data = class_report.load(course, assignments.load(assignments.load_config(course)))
+    held = {h.misconception.label.lower(): h.students for h in class_report.misconceptions_held(data)}
+    mentions = next(w for w in BANK if w.name == name).feedback_mentions.lower()
+    found = [label for label, students in held.items() if mentions in label]
+    assert found, f"no misconception mentioning {mentions!r} in the report: {sorted(held)}"
+    assert all(students == [f"wrong_{name}"] for label, students in held.items() if mentions in label)
+    page = (course / "build" / "report" / "index.html").read_text(encoding="utf-8")
+    section = page.split(f'id="{class_report.anchor(f"wrong_{name}")}"')[1].split("<section")[0]
+    assert any(html.escape(label) in section.lower() for label in found)
 
 
 def test_feedback_hides_hidden_tests(graded):

@@ -17,7 +17,13 @@ from nbclient import NotebookClient
 from nbconvert.preprocessors import ExecutePreprocessor
 
 from grader.grading import probe
-from grader.grading.trusted import KernelError, KernelFunction, TrustedExecute, _remote_exception
+from grader.grading.trusted import (
+    VERDICT_MESSAGE_CHARS,
+    KernelError,
+    KernelFunction,
+    TrustedExecute,
+    _remote_exception,
+)
 
 CAP = 2_000  # max_output_chars in these tests
 NOTE = 400  # what a capped cell may hold beyond the cap: the truncation note, a failing output's stub
@@ -142,14 +148,30 @@ def test_a_test_cell_error_is_cut_and_kept():
                  "noisy": "print('p' * 1_000_000)\nraise AssertionError('y' * 1_000_000)",
                  "ok": "print('z' * 1_000_000)"}
     for gid in ex._tests:
-        outputs = ex._grade(gid)
+        outputs, found = ex._grade(gid)
         assert size(outputs) <= CAP + NOTE, gid
         errors = [o for o in outputs if o.output_type == "error"]
         assert len(errors) == (gid != "ok"), gid  # the verdict survives the cut
         assert "[output truncated" in json.dumps(outputs), gid
-    (error,) = ex._grade("t")
+        assert found["passed"] == (gid == "ok") and len(found["message"]) <= VERDICT_MESSAGE_CHARS, gid
+    (error,), _ = ex._grade("t")
     assert error.ename == "AssertionError" and error.evalue.startswith("quantize(1) raised ValueError: xxx")
     assert error.traceback == [f"AssertionError: {error.evalue}"]
+
+
+def test_a_verdict_says_why_a_test_cell_failed():
+    ex = executor()
+    ex._tests = {"wrong": "from grader.course import checks\nchecks.run('quantize_half_to_even', {'quantize': "
+                          "lambda x, scale, zero_point=0, bits=8, signed=True: __import__('numpy').floor("
+                          "__import__('numpy').asarray(x) / scale).astype('int64') + zero_point})",
+                 "raises": "raise ValueError('not an assertion')", "plain": "assert 1 == 2, 'no'"}
+    _, wrong = ex._grade("wrong")
+    assert wrong["kind"] == "mismatch" and not wrong["passed"]
+    assert wrong["misconceptions"][0] == {"id": "quantize.floor_instead_of_round", "label": "floor instead of round"}
+    assert ex._grade("raises")[1]["kind"] == "error" and ex._grade("plain")[1]["kind"] == "mismatch"
+    ex._dead = "the kernel died"
+    assert ex._grade("plain")[1] == {"grade_id": "plain", "passed": False, "kind": "not_run", "misconceptions": [],
+                                     "message": "the kernel died"}
 
 
 def test_kernel_errors_in_a_cell_are_cut_but_never_dropped():

@@ -20,7 +20,6 @@ import ast
 import functools
 import inspect
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,10 +139,6 @@ def _silent(function: str) -> Callable[[], Callable]:
     return _wrapping(function, body)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.split(":")[0].lower()).strip("_")[:60]
-
-
 def _scalar_only(function: str, *params: str) -> Callable[[], Callable]:
     """Correct for scalars; ``float()`` of each of ``params`` first, which fails on lists and arrays."""
     signature = inspect.signature(getattr(reference, function))
@@ -255,7 +250,7 @@ def generated() -> list[WrongImplementation]:
     found = []
     for name, spec in checks.SPECS.items():
         for mistake, formula in spec.mistakes.items():
-            found.append(WrongImplementation(f"{name}__{_slug(mistake)}", name, mistake, mistake,
+            found.append(WrongImplementation(f"{name}__{checks.misconception_slug(mistake)}", name, mistake, mistake,
                                              factory=_formula(name, formula)))
         found.append(WrongImplementation(f"{name}__silent_nan", name, "bad input silently returns NaN",
                                          NOT_RAISED, factory=_silent(name)))

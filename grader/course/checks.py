@@ -9,8 +9,10 @@ student function(s) it exercises, named like them::
 It calls the student function on fixed small cases and seeded random inputs,
 compares the result with ``grader.course.reference`` (floats with rtol 1e-9, integers
 and bools exactly, return types as the course states them) and raises
-``AssertionError`` naming the call, the expected and actual values and, when
-the answer matches a known wrong formula, the likely misconception.  Student
+``CheckFailed`` (an ``AssertionError``) naming the call, the expected and
+actual values and, when the answer matches a known wrong formula, the likely
+misconception; the exception also carries the kind of failure and the stable
+ids of the misconceptions, which the grader stores with the graded cell.  Student
 calls run with warnings recorded, so an honest warning never reaches stderr;
 only the numerical-stability checks fail on a ``RuntimeWarning``.
 """
@@ -64,6 +66,27 @@ class _Spec:
     @property
     def reference(self) -> Callable[..., Any]:
         return getattr(reference, self.name)
+
+
+class CheckFailed(AssertionError):
+    """A failed check: the message the student reads and, for the class report, what kind of failure
+    it is ("mismatch", "error", "rejects", "warning") and the misconceptions recognised in it."""
+
+    def __init__(self, message: str, kind: str, function: str = "", mistakes: list[str] = ()):
+        super().__init__(message)
+        self.kind = kind
+        self.misconceptions = [{"id": misconception_id(function, m), "label": m.split(":")[0].strip()}
+                               for m in mistakes]
+
+
+def misconception_slug(mistake: str) -> str:
+    """A misconception's stable name: its text up to the first ":", in lower case, words joined by "_"."""
+    return re.sub(r"[^a-z0-9]+", "_", mistake.split(":")[0].lower()).strip("_")[:60]
+
+
+def misconception_id(function: str, mistake: str) -> str:
+    """``<function>.<slug>``: unique across the course (tests/test_conventions.py checks it)."""
+    return f"{function}.{misconception_slug(mistake)}"
 
 
 class _Result(NamedTuple):
@@ -125,7 +148,7 @@ def _call(spec: _Spec, fn: Callable, args: tuple, kwargs: dict | None = None) ->
         try:
             got = fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
         except Exception as exc:
-            raise AssertionError(f"{call} raised {_raised(exc)}.{_tip(exc)}") from exc
+            raise CheckFailed(f"{call} raised {_raised(exc)}.{_tip(exc)}", "error") from exc
     return _Result(call, got, [w for w in caught if issubclass(w.category, RuntimeWarning)])
 
 
@@ -193,9 +216,8 @@ def _same(got: Any, candidate: Any) -> bool:
     return g.shape == c.shape and bool(np.allclose(g, c, rtol=RTOL, atol=ATOL, equal_nan=True))
 
 
-def _likely(spec: _Spec, got: Any, expected: Any, args: tuple, kwargs: dict) -> str:
-    """'This looks like <misconception>. ' when got matches a wrong formula that differs from expected here;
-    every formula that matches is named, the first as the likely one."""
+def _likely(spec: _Spec, got: Any, expected: Any, args: tuple, kwargs: dict) -> list[str]:
+    """The misconceptions whose formula gives ``got`` here but not ``expected``, the likely one first."""
     found = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -206,6 +228,11 @@ def _likely(spec: _Spec, got: Any, expected: Any, args: tuple, kwargs: dict) -> 
                     found.append(mistake)
             except Exception:  # a formula that does not apply to these inputs
                 continue
+    return found
+
+
+def _looks_like(found: list[str]) -> str:
+    """'This looks like <misconception>. ', naming every one that matches, the first as the likely one."""
     if not found:
         return ""
     also = f" On these inputs it could also be: {'; or '.join(found[1:])}." if found[1:] else ""
@@ -219,9 +246,10 @@ def _agree(spec: _Spec, fn: Callable, args: tuple, kwargs: dict | None = None, n
     result = _call(spec, fn, args, kwargs)
     why = _difference(result.got, expected, spec.strict)
     if why is not None:
-        raise AssertionError(
+        found = _likely(spec, result.got, expected, args, kwargs)
+        raise CheckFailed(
             f"{result.call}{note}: expected {_brief(expected)}, got {_brief(result.got)} ({why}). "
-            f"{_likely(spec, result.got, expected, args, kwargs)}Rule: {spec.rule}"
+            f"{_looks_like(found)}Rule: {spec.rule}", "mismatch", spec.name, found
         )
     return result
 
@@ -229,9 +257,9 @@ def _agree(spec: _Spec, fn: Callable, args: tuple, kwargs: dict | None = None, n
 def _no_warning(result: _Result, advice: str) -> None:
     """Fail when the call emitted a RuntimeWarning: nbgrader scores a cell 0 when anything reaches stderr."""
     if result.warnings:
-        raise AssertionError(
+        raise CheckFailed(
             f"{result.call} is correct but emitted RuntimeWarning: {result.warnings[0].message}. A warning "
-            f"written to stderr costs the whole test cell. {advice}"
+            f"written to stderr costs the whole test cell. {advice}", "warning"
         )
 
 
@@ -260,16 +288,16 @@ def _rejects(spec: _Spec, fn: Callable, names: str | tuple[str, ...], why: str, 
         except ValueError as exc:
             if any(_names(str(exc), n) for n in names):
                 return
-            raise AssertionError(
+            raise CheckFailed(
                 f"{call} raised ValueError({str(exc)!r}), but the message must name the argument {wanted} "
-                f"({why}), e.g. ValueError(f\"{names[0]} must be ..., got {{{names[0]}}}\")."
+                f"({why}), e.g. ValueError(f\"{names[0]} must be ..., got {{{names[0]}}}\").", "rejects"
             ) from None
         except Exception as exc:
-            raise AssertionError(
+            raise CheckFailed(
                 f"{call} raised {_raised(exc)}, but it must raise ValueError naming {wanted} "
-                f"({why}).{_tip(exc) or ' Check the input yourself and raise ValueError.'}"
+                f"({why}).{_tip(exc) or ' Check the input yourself and raise ValueError.'}", "rejects"
             ) from exc
-    raise AssertionError(f"{call} returned {_brief(got)} instead of raising ValueError: {why}.")
+    raise CheckFailed(f"{call} returned {_brief(got)} instead of raising ValueError: {why}.", "rejects")
 
 
 # --------------------------------------------------------------------------- formulas used by the diagnoses
@@ -995,21 +1023,21 @@ def quantize_dequantize_roundtrip(quantize, dequantize):
         codes = rng.permutation(np.arange(qmin, qmax + 1))
         x = np.asarray(_call(_DEQUANTIZE, dequantize, (codes, scale, zero_point)).got, dtype=np.float64)
         if x.shape != codes.shape or not _on_grid(x, scale, zero_point).all():
-            raise AssertionError(
+            raise CheckFailed(
                 f"dequantize(q) must land on the grid scale * (q - zero_point) ({setting}); got "
-                f"{_brief(x)} for q = {_brief(codes)}. Compute scale * (q - zero_point), nothing else."
+                f"{_brief(x)} for q = {_brief(codes)}. Compute scale * (q - zero_point), nothing else.", "mismatch"
             )
         order = rng.permutation(codes.size)
         nudge = rng.uniform(-0.25, 0.25, size=codes.size) * scale  # well inside the rounding cell
         back = np.asarray(_call(_QUANTIZE, quantize, (x[order] + nudge, scale), kwargs).got)
         if back.shape != codes.shape or (back != codes[order]).any():
             i = 0 if back.shape != codes.shape else int(np.flatnonzero(back != codes[order])[0])
-            raise AssertionError(
+            raise CheckFailed(
                 f"quantize(dequantize(q)) must give every code q back ({setting}), also for a value nudged "
                 f"by less than scale / 4: q = {codes[order][i]} -> dequantize {float(x[order][i])!r} -> "
                 f"{float(x[order][i] + nudge[i])!r} -> quantize {_brief(back.flat[i] if back.size else back)}. "
                 "Round to the nearest level (np.rint, not floor or int()), and let dequantize undo quantize: "
-                "scale * (q - zero_point)."
+                "scale * (q - zero_point).", "mismatch"
             )
         inside = rng.uniform(scale * (qmin - zero_point), scale * (qmax - zero_point), size=200)
         codes = np.asarray(_call(_QUANTIZE, quantize, (inside, scale), kwargs).got)
@@ -1019,11 +1047,11 @@ def quantize_dequantize_roundtrip(quantize, dequantize):
         error = np.abs(x_hat - inside[order])
         worst = int(np.argmax(error))
         if not (error[worst] <= scale / 2 * (1 + RTOL) and _on_grid(x_hat, scale, zero_point).all()):
-            raise AssertionError(
+            raise CheckFailed(
                 f"round-trip error |dequantize(quantize(x)) - x| = {error[worst]:.6g} at x = "
                 f"{float(inside[order][worst])!r} ({setting}), a value inside the range: it must be at most "
                 f"scale / 2 = {scale / 2:.6g}, with dequantize's result on the grid. Round to the nearest level "
-                "(np.rint, not floor or int()) and subtract the zero point in dequantize."
+                "(np.rint, not floor or int()) and subtract the zero point in dequantize.", "mismatch"
             )
 
 

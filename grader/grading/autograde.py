@@ -168,13 +168,16 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str, ass
 
 def failed_record(root: Path, staged: Path, student: str, reason: str, assignment: Assignment) -> dict:
     """A replay record giving every test cell an error naming ``reason``."""
-    from grader.grading.trusted import replay_record
+    from grader.grading.trusted import VERDICT, replay_record, verdict
 
     nb, _ = nbgrader_sanitized(nbformat.read(staged, as_version=4), root, student, _config(root), assignment)
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") in assignment.test_ids:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        cell.metadata.pop(VERDICT, None)
+        if cell.cell_type == "code" and gid in assignment.test_ids:
             cell.outputs = [nbformat.v4.new_output("error", ename="GradingFailed", evalue=reason,
                                                    traceback=[f"GradingFailed: {reason}"])]
+            cell.metadata[VERDICT] = verdict(gid, None, f"grading failed: {reason}")
     return replay_record(nb)
 
 

@@ -150,8 +150,34 @@ def _key(nb) -> str:
 
 
 def replay_record(nb) -> dict:
-    """What TrustedExecute.replay_dir holds for an executed notebook."""
-    return {"key": _key(nb), "outputs": [c.get("outputs", []) for c in nb.cells]}
+    """What TrustedExecute.replay_dir holds for an executed notebook: its outputs and verdicts."""
+    return {"key": _key(nb), "outputs": [c.get("outputs", []) for c in nb.cells],
+            "verdicts": [c.metadata.get(VERDICT) for c in nb.cells]}
+
+
+VERDICT = "verdict"  # the cell metadata key of a test cell's verdict
+VERDICT_MESSAGE_CHARS = 1000
+
+
+def verdict(grade_id: str, exc: BaseException | None, dead: str | None = None) -> dict:
+    """A test cell's verdict as the class report reads it back from the autograded notebook.
+
+    ``kind`` is "passed", "not_run" (the kernel was gone), the kind a check's failure names
+    ("mismatch", "error", "rejects", "warning"), or "error" for anything else it raised;
+    ``misconceptions`` the ``{"id", "label"}`` a check recognised.  A test cell fails or passes
+    as nbgrader scores it; the verdict only says why.
+    """
+    if dead:
+        return {"grade_id": grade_id, "passed": False, "kind": "not_run", "misconceptions": [],
+                "message": dead[:VERDICT_MESSAGE_CHARS]}
+    if exc is None:
+        return {"grade_id": grade_id, "passed": True, "kind": "passed", "misconceptions": [], "message": ""}
+    kind = getattr(exc, "kind", None)
+    found = getattr(exc, "misconceptions", None)
+    return {"grade_id": grade_id, "passed": False,
+            "kind": kind if isinstance(kind, str) else "mismatch" if isinstance(exc, AssertionError) else "error",
+            "misconceptions": [{"id": str(m["id"]), "label": str(m["label"])} for m in found] if found else [],
+            "message": str(exc)[:VERDICT_MESSAGE_CHARS]}
 
 
 class TrustedExecute(Execute):
@@ -230,10 +256,14 @@ class TrustedExecute(Execute):
         if record.get("key") != _key(nb):
             self.log.warning("replay record %s does not match the notebook: executing it", path)
             return False
-        for cell, outputs in zip(nb.cells, record["outputs"], strict=True):
+        verdicts = record.get("verdicts") or [None] * len(nb.cells)
+        for cell, outputs, found in zip(nb.cells, record["outputs"], verdicts, strict=True):
+            cell.metadata.pop(VERDICT, None)
             if cell.cell_type == "code":
                 cell.outputs = [nbformat.from_dict(o) for o in outputs]
                 cell.execution_count = None
+            if found is not None:
+                cell.metadata[VERDICT] = found
         return True
 
     # ------------------------------------------------------------------ cells
@@ -241,10 +271,11 @@ class TrustedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         self._in_flight = {}  # output budget per cell
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        cell.metadata.pop(VERDICT, None)  # only the grader writes verdicts, on test cells
         if cell.cell_type != "code":
             return cell, resources
         if gid in self._tests:
-            cell.outputs = self._grade(gid)
+            cell.outputs, cell.metadata[VERDICT] = self._grade(gid)
             cell.execution_count = None
             return cell, resources
         if self._dead:
@@ -354,8 +385,9 @@ class TrustedExecute(Execute):
                 return out.getvalue(), exc
         return out.getvalue(), None
 
-    def _grade(self, gid: str) -> list[NotebookNode]:
-        """The test cell's outputs: what it printed, then its error if it failed, in max_output_chars.
+    def _grade(self, gid: str) -> tuple[list[NotebookNode], dict]:
+        """The test cell's outputs (what it printed, then its error if it failed, in max_output_chars)
+        and its verdict.
 
         The error is the verdict: it is always there, its message cut to what is left of the budget
         (it shows twice, as evalue and in the traceback), whatever the check quoted from the student's
@@ -363,13 +395,13 @@ class TrustedExecute(Execute):
         """
         budget = self.max_output_chars
         if self._dead:
-            return [_error(KernelError(f"not graded: {self._dead}"), budget // 2)]
+            return [_error(KernelError(f"not graded: {self._dead}"), budget // 2)], verdict(gid, None, self._dead)
         text, exc = self._run_here(self._tests[gid], f"<test {gid}>")
         if exc is None:
-            return [_stream(probe.clip(text, budget) or f"✓ {gid} passed\n")]
+            return [_stream(probe.clip(text, budget) or f"✓ {gid} passed\n")], verdict(gid, None)
         text = probe.clip(text, budget // 2)
         outputs = [_stream(text)] if text else []
-        return [*outputs, _error(exc, (budget - len(text)) // 2)]
+        return [*outputs, _error(exc, (budget - len(text)) // 2)], verdict(gid, exc)
 
     # ------------------------------------------------------------------ kernel calls
 

@@ -1,6 +1,6 @@
 """Build the course web site: static HTML pages that work offline.
 
-    python -m grader.publish.site build [--out site]
+    python -m grader.publish.site build [--out site] [--class-report build/report/index.html]
 
 Pages written to the output folder:
 
@@ -9,6 +9,7 @@ Pages written to the output folder:
     exercises.html    the student release as students receive it (not executed)
     instructor.html   the source notebook with solutions, hidden tests removed, executed
     mathjax/          MathJax 3 (TeX in, SVG out), copied from the django-static-mathjax package
+    class-report.html with --class-report: the class report (make report), linked from index.html
 
 Nothing is fetched from the network when a page is read: MathJax is served from
 the site, every figure is embedded in its page, and nbconvert's require.js and
@@ -289,7 +290,11 @@ def copy_mathjax(out: Path) -> None:
     say(f"  copied MathJax into mathjax/ ({folder_size(target) / 1e6:.1f} MB)")
 
 
-def write_index(out: Path, anchors: dict[str, dict[int, str]]) -> None:
+CLASS_REPORT = Page("class-report.html", "Class report", "build/report/index.html", False, False,
+                    "For instructors: what the class got wrong, by test cell and misconception (make report).")
+
+
+def write_index(out: Path, anchors: dict[str, dict[int, str]], report: bool = False) -> None:
     exercises = []
     for ex in EXERCISES:
         links = [(f"{file}#{found[ex.number]}", label)
@@ -298,15 +303,17 @@ def write_index(out: Path, anchors: dict[str, dict[int, str]]) -> None:
         exercises.append({"number": ex.number, "title": ex.title, "functions": ex.functions,
                           "points": ex.points, "links": links})
     text = jinja2.Environment(autoescape=True).from_string(INDEX_TEMPLATE).render(
-        title=TITLE, pages=PAGES, exercises=exercises, total=TOTAL_POINTS,
+        title=TITLE, pages=[*PAGES, CLASS_REPORT] if report else PAGES, exercises=exercises, total=TOTAL_POINTS,
         nav=Markup(nav_html("index.html")), nav_css=Markup(NAV_CSS),
     )
     (out / "index.html").write_text(text, encoding="utf-8")
     say("  wrote index.html")
 
 
-def build(root: Path, out: Path, timeout: int = 120) -> None:
-    """Write the whole site into ``out`` (created; its old content is replaced)."""
+def build(root: Path, out: Path, timeout: int = 120, class_report: Path | None = None) -> None:
+    """Write the whole site into ``out`` (created; its old content is replaced), with the class report if given."""
+    if class_report is not None and not class_report.is_file():
+        raise BuildError(f"{class_report} not found (run 'make report' first)")
     mathjax_folder()  # fail before the slow part when something is missing
     for page in PAGES:
         if not (root / page.notebook).exists():
@@ -319,7 +326,11 @@ def build(root: Path, out: Path, timeout: int = 120) -> None:
     with ThreadPoolExecutor(max_workers=len(PAGES)) as pool:
         futures = {page.file: pool.submit(build_page, root, out, page, timeout) for page in PAGES}
         anchors = {file: future.result() for file, future in futures.items()}
-    write_index(out, anchors)
+    (out / CLASS_REPORT.file).unlink(missing_ok=True)
+    if class_report is not None:  # self-contained and offline already (grader.publish.class_report)
+        shutil.copyfile(class_report, out / CLASS_REPORT.file)
+        say(f"  copied {class_report} to {CLASS_REPORT.file}")
+    write_index(out, anchors, report=class_report is not None)
     copy_mathjax(out)
 
 
@@ -335,11 +346,13 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", type=Path, default=Path("site"), help="output folder (default: %(default)s)")
     b.add_argument("--root", type=Path, default=Path("."), help="course root (default: the current folder)")
     b.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (default: %(default)s)")
+    b.add_argument("--class-report", type=Path, help="the class report to include and link (make report writes "
+                   "build/report/index.html); it names students: leave it out of a site students read")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     say(f"building {args.out}/ from {args.root.resolve()}")
     try:
-        build(args.root, args.out, args.timeout)
+        build(args.root, args.out, args.timeout, args.class_report)
     except BuildError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
