@@ -876,10 +876,14 @@ SPECS: dict[str, _Spec] = {spec.name: spec for spec in (
 )}
 
 
+# The public functions of this module that are not checks.
+NOT_CHECKS = frozenset({"run", "set_secret", "misconception_slug", "misconception_id"})
+
+
 def run(grade_id: str, namespace: Mapping[str, Callable]) -> None:
     """Run the check ``grade_id``, passing the functions its parameters name, taken from ``namespace``."""
     check = globals().get(grade_id)
-    if grade_id.startswith("_") or grade_id in ("run", "set_secret") or not inspect.isfunction(check) \
+    if grade_id.startswith("_") or grade_id in NOT_CHECKS or not inspect.isfunction(check) \
             or check.__module__ != __name__:
         raise KeyError(f"no check named {grade_id!r}")
     check(*(namespace[name] for name in inspect.signature(check).parameters))
