@@ -11,11 +11,12 @@ NBGRADER   := $(VENV)/bin/nbgrader
 STAMP      := $(VENV)/.installed
 # nbgrader student id -> LMS user (grader/publish/lms.py); make demo uses the sample class's.
 ROSTER     ?= roster.csv
+DASK_WORKERS ?= 2
 # An nbgrader command with one progress bar and a summary line; its full log in build/logs/.
 QUIETLY    := $(PYTHON) -m grader.publish.quietly
 
 .PHONY: help demo install source check-source release validate sample-class autograde feedback grades report \
-        bench html lab student-wheel student-env test test-fast test-browser lint clean-notebooks check-clean check-release clean
+        postgres postgres-stop dask dask-stop bench html lab student-wheel student-env test test-fast test-browser lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -53,6 +54,18 @@ sample-class: $(STAMP)  ## Build submitted/ from the source notebook and the wro
 autograde: $(STAMP)  ## Grade submitted/: sanitized, sandboxed, trusted, parallel (grader.grading.autograde)
 	$(QUIETLY) generate_assignment $(ASSIGNMENT) --force
 	$(PYTHON) -m grader.grading.autograde
+
+postgres: $(STAMP)  ## Start a PostgreSQL gradebook on 127.0.0.1:5433 (build/postgres); print its URL for GRADEBOOK_URL
+	@$(PYTHON) -m grader.publish.services postgres start
+
+postgres-stop: $(STAMP)  ## Stop the PostgreSQL gradebook
+	@$(PYTHON) -m grader.publish.services postgres stop
+
+dask: $(STAMP)  ## Start a Dask scheduler on 127.0.0.1:8786 and $(DASK_WORKERS) workers (build/dask); print its address
+	@$(PYTHON) -m grader.publish.services dask start --workers $(DASK_WORKERS)
+
+dask-stop: $(STAMP)  ## Stop the Dask workers, then the scheduler
+	@$(PYTHON) -m grader.publish.services dask stop
 
 bench: $(STAMP)  ## Time grader.grading.autograde against stock serial nbgrader autograde on a class of 40
 	$(PYTHON) -m grader.publish.bench --students 40
@@ -92,7 +105,7 @@ test: $(STAMP)  ## Run the test suite (reference, plots, checks, notebooks, pipe
 	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not browser"
 
 test-fast: $(STAMP)  ## Unit tests only (no notebook execution, no browser)
-	$(PYTHON) -m pytest -m "not slow and not browser"
+	$(PYTHON) -m pytest -m "not slow and not browser and not services"
 
 test-browser: html student-env  ## Browser tests of the site and the student's JupyterLab (headless Debian chromium)
 	COURSE_SITE=site $(PYTHON) -m pytest tests/browser -m browser
@@ -111,5 +124,7 @@ check-release: release  ## Fail when release/ differs from what source/ generate
 	  (echo "release/ is stale: run 'make release' and commit it" >&2; exit 1)
 
 clean:  ## Remove generated grading state (gradebook, submissions, autograded, feedback, grade CSVs)
+	-@$(PYTHON) -m grader.publish.services dask stop 2>/dev/null
+	-@$(PYTHON) -m grader.publish.services postgres stop 2>/dev/null
 	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv canvas.csv moodle.csv grades_lms.csv site build dist
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

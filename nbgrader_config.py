@@ -12,7 +12,10 @@ c = get_config()  # noqa: F821 -- injected by nbgrader's config loader
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "quantization-distillation"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+# The gradebook: gradebook.db here, or the database GRADEBOOK_URL names (PostgreSQL for grading on
+# several machines: python -m grader.publish.services postgres start prints one).
+c.CourseDirectory.db_url = os.environ.get("GRADEBOOK_URL") or (
+    "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
 
 # Stub left in the release where a solution region was.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

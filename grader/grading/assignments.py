@@ -68,6 +68,17 @@ def load_config(root: Path) -> Config:
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
+def db_url(config: Config, root: Path) -> str:
+    """The gradebook's database URL: nbgrader's ``c.CourseDirectory.db_url``, else ``gradebook.db`` in ``root``."""
+    given = config.CourseDirectory.get("db_url") if "CourseDirectory" in config else None
+    return str(given) if given else f"sqlite:///{(root / 'gradebook.db').resolve()}"
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether the gradebook is a file (one writer at a time) rather than a database server."""
+    return url.startswith("sqlite:")
+
+
 def configured(config: Config) -> dict[str, str]:
     """assignment id -> contract module, as configured."""
     return dict(GradedAssignments(config=config).contracts)

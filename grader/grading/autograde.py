@@ -1,6 +1,7 @@
 """Autograde a class: sanitized, sandboxed, trusted, in parallel.
 
     python -m grader.grading.autograde [--workers N] [--student ID ...] [--timeout S]
+                                       [--scheduler tcp://HOST:PORT] [--resume]
 
 1. Back up ``gradebook.db`` (``backups/``).
 2. Sanitize every ``submitted/<student>/<assignment>/`` folder
@@ -21,7 +22,12 @@
    ``autograded/``, holding a lock on the gradebook, so gradebook writes are
    serial and the grades are those of a serial run.  A worker that crashes or
    runs out of time is replaced, and the new one records zero for that
-   submission, with the reason; the others go on.
+   submission, with the reason; the others go on.  With ``--scheduler`` the
+   submissions are graded the same way by the workers of a Dask cluster
+   (``grader.grading.distributed``).  Each result goes to
+   ``build/grading/results/<student>.json``; ``--resume`` skips the submissions
+   already graded (interrupted runs).  The gradebook is nbgrader's ``db_url``:
+   SQLite by default (writes serialized by a lock file), or PostgreSQL.
 4. Print a summary: graded, failed with reason, late, flagged for review,
    refused; write ``build/grading/summary.json``, ``build/grading/integrity.md``
    and one nbgrader log per student in ``build/grading/logs/``.  Whatever
@@ -36,10 +42,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -53,8 +61,9 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from grader.grading import assignments, integrity
+from grader.grading import assignments, distributed, integrity
 from grader.grading.assignments import Assignment
+from grader.grading.distributed import ClusterError
 from grader.grading.sanitize import TIMESTAMP, printable, student_id_problem
 
 WARNED: set[str] = set()  # worker warnings already shown
@@ -70,10 +79,33 @@ class Outcome:
     flags: list = field(default_factory=list)
     seconds: float = 0.0
     timestamp: str | None = None  # the submission's checked timestamp.txt, staged for nbgrader
+    phases: dict = field(default_factory=dict)  # seconds by phase (sanitize, kernel, cells, record, ...)
 
 
 def _config(root: Path):
     return assignments.load_config(root)
+
+
+def safe_url(url: str) -> str:
+    """A database URL as printed: without its password."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def gradebook_problem(root: Path, assignment: Assignment) -> str | None:
+    """Why the gradebook cannot take grades of ``assignment`` (what to run), or None."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    url = db_url(root)
+    if assignments.is_sqlite(url) and not (root / "gradebook.db").exists():
+        return "gradebook.db not found: run 'make release' first (it records the source cells)"
+    try:
+        with Gradebook(url) as gb:
+            gb.find_assignment(assignment.id)
+    except MissingEntry:
+        return f"the gradebook has no assignment {assignment.id!r}: run 'make release' first (it records the source cells)"
+    except Exception as exc:  # noqa: BLE001 -- a database that is not there, refuses us, ...
+        return f"cannot open the gradebook {safe_url(url)}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return None
 
 
 def backup(db: Path, folder: Path) -> Path | None:
@@ -92,10 +124,14 @@ def backup(db: Path, folder: Path) -> Path | None:
 # ------------------------------------------------------------------ one submission (worker process)
 
 
+def db_url(root: Path) -> str:
+    return assignments.db_url(_config(root), root)
+
+
 def _resources(root: Path, student: str, assignment: Assignment) -> dict:
     return {
         "nbgrader": {"notebook": assignment.notebook_id, "assignment": assignment.id, "student": student,
-                     "db_url": "sqlite:///" + str(root / "gradebook.db")},
+                     "db_url": db_url(root)},
         "metadata": {"path": str(root)},
     }
 
@@ -108,34 +144,78 @@ def nbgrader_sanitized(nb, root: Path, student: str, config, assignment: Assignm
     return nb, resources
 
 
-def execute_one(root: Path, staged: Path, out: Path, student: str, assignment: Assignment) -> None:
-    """Worker: sanitize as nbgrader does, run TrustedExecute, write the executed notebook."""
+def execute_one(root: Path, staged: Path, out: Path, student: str, assignment: Assignment) -> dict[str, float]:
+    """Worker: sanitize as nbgrader does, run TrustedExecute, write the executed notebook; seconds by phase."""
     from grader.grading.trusted import TrustedExecute, replay_record
 
+    start = time.monotonic()
     config = _config(root)
     nb, resources = nbgrader_sanitized(nbformat.read(staged, as_version=4), root, student, config, assignment)
-    nb, _ = TrustedExecute(config=config).preprocess(nb, resources)
+    phases = {"nbgrader_sanitize": time.monotonic() - start}
+    executor = TrustedExecute(config=config)
+    nb, _ = executor.preprocess(nb, resources)
     out.write_text(json.dumps(replay_record(nb)), encoding="utf-8")
+    return {**phases, **executor.phases}
+
+
+LOCK_SECONDS = {"wait": 0.0, "held": 0.0}  # this process's time waiting for and holding the gradebook lock
 
 
 @contextlib.contextmanager
 def gradebook_lock(root: Path):
-    """Exclusive, across processes, for as long as one submission is being recorded."""
+    """Exclusive, across processes, while a step writes a SQLite gradebook (a database server takes
+    concurrent writers: no lock)."""
+    if not assignments.is_sqlite(db_url(root)):
+        yield
+        return
     path = root / "build" / "grading" / "gradebook.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
+        waiting = time.monotonic()
         fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        holding = time.monotonic()
+        try:
+            yield
+        finally:
+            LOCK_SECONDS["wait"] += holding - waiting
+            LOCK_SECONDS["held"] += time.monotonic() - holding
 
 
-def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str, assignment: Assignment) -> None:
+def _locked(cls: type) -> type:
+    """The nbgrader preprocessor ``cls``, which writes the gradebook, holding the gradebook lock while it runs
+    (its configuration is still ``c.<cls name>``: traitlets configures a subclass by its bases' names)."""
+    def preprocess(self, nb, resources):
+        with gradebook_lock(Path(self.config.CourseDirectory.root)):
+            return cls.preprocess(self, nb, resources)
+
+    return type(f"Locked{cls.__name__}", (cls,), {"preprocess": preprocess})
+
+
+def _locked_autograde():
+    """nbgrader's Autograde converter whose gradebook writes, and only those, hold the gradebook lock:
+    creating the student and the submission, saving the grades, assigning the late penalty.  Everything
+    else (replaying outputs, sanitizing the HTML, writing autograded/) runs beside other workers."""
+    from nbgrader.converters import Autograde
+
+    class LockedAutograde(Autograde):
+        def init_assignment(self, assignment_id: str, student_id: str) -> None:
+            with gradebook_lock(Path(self.coursedir.root)):
+                super().init_assignment(assignment_id, student_id)
+
+    return LockedAutograde
+
+
+def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
+               assignment: Assignment) -> dict[str, float]:
     """Worker: nbgrader's Autograde converter for one student, replaying its executed record.
 
     It writes ``autograded/<student>/`` and the gradebook, as ``nbgrader autograde
-    --create --force`` does for that student; its log goes to build/grading/logs/.
+    --create --force`` does for that student; its log goes to build/grading/logs/.  Returns the
+    seconds it took, and of those, waiting for the gradebook lock and holding it (the serial part).
     """
-    from nbgrader.converters import Autograde, NbGraderException
+    from nbgrader.converters import NbGraderException
     from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
     refused = student_id_problem(student)
     if refused:  # nbgrader takes the id as a glob pattern: only a literal one may reach it
@@ -147,6 +227,9 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str, ass
     config.Autograde.create_student = True
     config.BaseConverter.force = True
     config.TrustedExecute.replay_dir = str(replay_dir)
+    writers = (SaveAutoGrades, AssignLatePenalties)
+    config.Autograde.autograde_preprocessors = [_locked(cls) if cls in writers else cls
+                                                for cls in config.Autograde.autograde_preprocessors]
     logs = root / "build" / "grading" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logging.getLogger(f"nbgrader.autograde.{student}")
@@ -156,9 +239,11 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str, ass
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     log.addHandler(handler)
     try:
-        converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=log)
-        with gradebook_lock(root):
-            converter.start()
+        converter = _locked_autograde()(coursedir=CourseDirectory(config=config), config=config, log=log)
+        start, before = time.monotonic(), dict(LOCK_SECONDS)
+        converter.start()
+        return {"record": time.monotonic() - start, "lock_wait": LOCK_SECONDS["wait"] - before["wait"],
+                "record_locked": LOCK_SECONDS["held"] - before["held"]}
     except NbGraderException as exc:
         raise RuntimeError(f"nbgrader could not record it ({exc}); see {logs / (student + '.log')}") from None
     finally:
@@ -191,6 +276,7 @@ def stage(root: Path, submitted: Path, staged_dir: Path, students: list[str],
     release = root / "release" / assignment.id / assignment.notebook
     outcomes = {}
     for student in students:
+        start = time.monotonic()
         result = sanitize(submitted / student / assignment.id, release)
         outcome = Outcome(student, problems=list(result.problems), timestamp=result.timestamp)
         if result.fatal:
@@ -201,6 +287,7 @@ def stage(root: Path, submitted: Path, staged_dir: Path, students: list[str],
         if result.timestamp:  # nbgrader's Autograde reads it from beside the notebook
             (target.parent / TIMESTAMP).write_text(result.timestamp + "\n", encoding="utf-8")
         outcome.flags = integrity.scan(result.notebook)
+        outcome.phases["sanitize"] = round(time.monotonic() - start, 4)
         outcomes[student] = outcome
     return outcomes
 
@@ -216,6 +303,7 @@ class Worker:
             cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, start_new_session=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self.phases: dict[str, float] = {}  # of the last submission graded: seconds by phase
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -238,9 +326,12 @@ class Worker:
             return "the grading worker died"
         status, _, detail = line.partition(" ")
         if status == "ok":
-            if detail and detail not in WARNED:  # e.g. warm kernels could not start: say so once
-                WARNED.add(detail)
-                tqdm.write(f"WARNING: {printable(detail)}", file=sys.stderr)
+            reply = json.loads(detail)
+            warning = reply.get("warning")
+            self.phases = reply.get("phases", {})
+            if warning and warning not in WARNED:  # e.g. warm kernels could not start: say so once
+                WARNED.add(warning)
+                tqdm.write(f"WARNING: {printable(warning)}", file=sys.stderr)
             return None
         return detail or "the grading worker failed"
 
@@ -265,6 +356,19 @@ def sandbox_warnings() -> str:
     return f"warm kernels are off in a worker, kernels start cold: {failure}"[:300] if failure else ""
 
 
+def _die_with_parent() -> None:
+    """When the driver that started this worker is gone (killed, or a Dask worker lost), the worker and
+    its kernels go at once: a submission is never recorded by a worker nobody waits for."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os.killpg(0, signal.SIGKILL)  # this worker's session (start_new_session): itself and what it started
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def serve(root: Path, assignment: Assignment) -> int:
     """Worker loop: one JSON job per line in, one line "ok" / "error <why>" out.
 
@@ -274,6 +378,7 @@ def serve(root: Path, assignment: Assignment) -> int:
     The protocol keeps private copies of stdin and stdout; fds 0 and 1 become /dev/null, so a
     kernel started here (and the student code in it) can neither read nor forge the driver's lines.
     """
+    _die_with_parent()
     requests, replies = os.fdopen(os.dup(0), "r"), os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -283,14 +388,15 @@ def serve(root: Path, assignment: Assignment) -> int:
         job = json.loads(line)
         student, staged, out = job["student"], Path(job["staged"]), Path(job["out"])
         try:
+            phases: dict[str, float] = {}
             if job.get("fail"):
                 out.write_text(json.dumps(failed_record(root, staged, student, job["fail"], assignment)),
                                encoding="utf-8")
             else:
-                execute_one(root, staged, out, student, assignment)
-            record_one(root, staged.parents[2], out.parent, student, assignment)
-            cold = sandbox_warnings()
-            replies.write(f"ok {cold}\n" if cold else "ok\n")
+                phases = execute_one(root, staged, out, student, assignment)
+            phases.update(record_one(root, staged.parents[2], out.parent, student, assignment))
+            reply = {"warning": sandbox_warnings(), "phases": {k: round(v, 4) for k, v in phases.items()}}
+            replies.write(f"ok {json.dumps(reply)}\n")
         except Exception as exc:  # noqa: BLE001 -- reported to the driver, which records it
             first = str(exc).splitlines()[0][:300] if str(exc) else ""
             replies.write(f"error {type(exc).__name__}: {first}\n")
@@ -298,58 +404,155 @@ def serve(root: Path, assignment: Assignment) -> int:
     return 0
 
 
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def save_result(results: Path, staged_dir: Path, outcome: Outcome, assignment: Assignment) -> None:
+    """What grading ``outcome`` gave, with the digest of the notebook graded (for ``--resume``)."""
+    staged = staged_dir / outcome.student / assignment.id / assignment.notebook
+    results.mkdir(parents=True, exist_ok=True)
+    record = {"digest": _digest(staged), "failure": outcome.failure, "seconds": round(outcome.seconds, 2)}
+    (results / f"{outcome.student}.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def resumed(root: Path, results: Path, staged_dir: Path, outcome: Outcome, assignment: Assignment) -> bool:
+    """Whether ``outcome``'s submission was graded already, as staged now: then its result is taken."""
+    try:
+        record = json.loads((results / f"{outcome.student}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    staged = staged_dir / outcome.student / assignment.id / assignment.notebook
+    if record.get("digest") != _digest(staged) or outcome.student not in scores_from_gradebook(root, assignment.id):
+        return False
+    outcome.failure = outcome.failure or record.get("failure")
+    outcome.seconds = float(record.get("seconds") or 0)
+    return True
+
+
+class Slot:
+    """One submission at a time in a grading process (``Worker``), replaced whenever a submission
+    leaves it in an unknown state.  Local threads and Dask tasks (``grader.grading.distributed``) grade
+    through it alike."""
+
+    def __init__(self, root: Path, assignment: Assignment):
+        self.root, self.assignment = root, assignment
+        self.worker: Worker | None = None
+        self.phases: dict[str, float] = {}
+
+    def _worker(self) -> Worker:
+        if self.worker is None:
+            self.worker = Worker(self.root, self.assignment)
+        return self.worker
+
+    def _replace(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.worker = None
+
+    def grade(self, student: str, staged: Path, out: Path, timeout: float,
+              failure: str | None = None) -> tuple[str | None, str | None]:
+        """Execute and record ``student``'s staged notebook, or record zero with ``failure`` (the
+        sanitizer found no usable notebook); (why grading failed, why recording that failed) or Nones.
+        ``self.phases``: the seconds by phase it took."""
+        out.unlink(missing_ok=True)
+        self.phases = {}
+        if failure is None:
+            failure = self._worker().grade(student, staged, out, timeout)
+            if failure:
+                self._replace()
+            else:
+                self.phases = self.worker.phases
+        unrecorded = None
+        if failure:
+            unrecorded = self._worker().grade(student, staged, out, RECORD_TIMEOUT, fail=failure)
+            if unrecorded:
+                self._replace()
+        return failure, unrecorded
+
+    def stop(self, grace: float = 0) -> None:
+        if self.worker is not None:
+            self.worker.stop(grace)
+        self.worker = None
+
+
+Done = tuple[str, str | None, str | None, float, dict]  # student, failure, unrecorded, seconds, phases
+
+
 def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[str, Outcome],
-                workers: int, timeout: float, assignment: Assignment) -> None:
+                workers: int, timeout: float, assignment: Assignment, scheduler: str | None = None,
+                results: Path | None = None) -> None:
+    """Grade every outcome's staged notebook: ``workers`` local slots, or the workers of the Dask
+    cluster at ``scheduler``; as each is done, write what it got into ``results``/<student>.json."""
     replay_dir.mkdir(parents=True, exist_ok=True)
+    if scheduler:
+        graded = distributed.grade_on_cluster(scheduler, root, staged_dir, replay_dir, outcomes, timeout, assignment)
+    else:
+        graded = _grade_locally(root, staged_dir, replay_dir, outcomes, workers, timeout, assignment)
+    with tqdm(total=len(outcomes), unit="submission", desc="grading", file=sys.stderr, disable=None) as bar:
+        for student, failure, unrecorded, seconds, phases in graded:
+            outcome = outcomes[student]
+            outcome.seconds = seconds
+            outcome.phases.update(phases)
+            if failure:
+                outcome.failure = failure
+            if unrecorded:
+                outcome.failure = f"{failure}; and recording that failed too: {unrecorded}"
+            if results is not None:
+                save_result(results, staged_dir, outcome, assignment)
+            bar.set_postfix_str(f"{printable(student)}: {'FAILED' if failure else 'ok'}", refresh=False)
+            bar.update()
+
+
+def _grade_locally(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[str, Outcome],
+                   workers: int, timeout: float, assignment: Assignment):
+    """Yield each submission's ``Done`` as it is graded, by ``workers`` threads with a slot each."""
     todo: queue.Queue[str] = queue.Queue()
     for student in outcomes:
         todo.put(student)
-    done: queue.Queue[tuple[str, str | None, str | None, float]] = queue.Queue()
+    done: queue.Queue[Done] = queue.Queue()
 
-    def slot() -> None:
-        worker = Worker(root, assignment)
+    def run_slot() -> None:
+        slot = Slot(root, assignment)
         try:
             while True:
                 try:
                     student = todo.get_nowait()
                 except queue.Empty:
                     return
-                out = replay_dir / f"{student}.json"
-                out.unlink(missing_ok=True)
                 staged = staged_dir / student / assignment.id / assignment.notebook
                 start = time.monotonic()
-                failure = outcomes[student].failure  # the sanitizer found no usable notebook
-                if failure is None:
-                    failure = worker.grade(student, staged, out, timeout)
-                    if failure:  # the worker is in an unknown state: replace it
-                        worker.stop()
-                        worker = Worker(root, assignment)
-                recorded = None
-                if failure:
-                    recorded = worker.grade(student, staged, out, RECORD_TIMEOUT, fail=failure)
-                    if recorded:
-                        worker.stop()
-                        worker = Worker(root, assignment)
-                done.put((student, failure, recorded, time.monotonic() - start))
+                failure, unrecorded = slot.grade(student, staged, replay_dir / f"{student}.json", timeout,
+                                                 outcomes[student].failure)
+                done.put((student, failure, unrecorded, time.monotonic() - start, slot.phases))
         finally:
-            worker.stop(grace=30)
+            slot.stop(grace=30)
 
-    threads = [threading.Thread(target=slot, daemon=True) for _ in range(min(workers, len(outcomes)))]
+    threads = [threading.Thread(target=run_slot, daemon=True) for _ in range(min(workers, len(outcomes)))]
     for thread in threads:
         thread.start()
-    with tqdm(total=len(outcomes), unit="submission", desc="grading", file=sys.stderr, disable=None) as bar:
-        for _ in range(len(outcomes)):
-            student, failure, unrecorded, seconds = done.get()
-            outcome = outcomes[student]
-            outcome.seconds = seconds
-            if failure:
-                outcome.failure = failure
-            if unrecorded:
-                outcome.failure = f"{failure}; and recording that failed too: {unrecorded}"
-            bar.set_postfix_str(f"{printable(student)}: {'FAILED' if failure else 'ok'}", refresh=False)
-            bar.update()
+    for _ in range(len(outcomes)):
+        yield done.get()
     for thread in threads:
         thread.join()
+
+
+def write_summary(path: Path, report: dict, keep_others: bool) -> None:
+    """Write summary.json: this run's students, and with ``keep_others`` (a run of some students) the
+    others as earlier runs left them; under a lock and by rename, so runs side by side lose nothing."""
+    with (path.parent / "summary.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {}
+        if keep_others and path.exists():
+            with contextlib.suppress(ValueError):
+                merged = json.loads(path.read_text(encoding="utf-8"))
+        merged.update(report)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(merged, indent=1), encoding="utf-8")
+        partial.replace(path)
 
 
 def discover(submitted: Path) -> list[str]:
@@ -417,7 +620,7 @@ def summary(outcomes: dict[str, Outcome], scores: dict[str, float], refused: dic
 def scores_from_gradebook(root: Path, assignment_id: str) -> dict[str, float]:
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(db_url(root)) as gb:
         return {s.student_id: s.score for s in gb.assignment_submissions(assignment_id)}
 
 
@@ -426,7 +629,7 @@ def lateness_from_gradebook(root: Path, assignment_id: str) -> dict[str, Late]:
     (only submissions with a timestamp)."""
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(db_url(root)) as gb:
         return {s.student_id: Late(s.timestamp, s.total_seconds_late, s.late_submission_penalty or 0.0)
                 for s in gb.assignment_submissions(assignment_id) if s.timestamp is not None}
 
@@ -441,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
     parser.add_argument("--assignment", default=None,
                         help="assignment id (default: the one in nbgrader_config.py's c.GradedAssignments)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                        help="grade on the workers of this Dask cluster instead of local processes "
+                        "(grader/grading/distributed.py says what the workers need)")
+    parser.add_argument("--resume", action="store_true",
+                        help="grade only the submissions not graded yet: skip those the gradebook holds and "
+                        "build/grading/results/ records for the same notebook (after an interrupted run)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a worker process
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -456,11 +665,12 @@ def main(argv: list[str] | None = None) -> int:
     from grader.grading.sandbox import SandboxKernelManager, isolation_report
 
     submitted = root / "submitted"
-    if not (root / "gradebook.db").exists():
-        parser.error("gradebook.db not found: run 'make release' first (it records the source cells)")
     for student in args.student:
         if student_id_problem(student):
             parser.error(f"--student {printable(repr(student))}: {student_id_problem(student)}")
+    problem = gradebook_problem(root, assignment)
+    if problem:
+        parser.error(problem)
     candidates = list(dict.fromkeys(args.student)) or discover(submitted)
     refused = {s: student_id_problem(s) for s in candidates if student_id_problem(s)}
     students = [s for s in candidates if s not in refused]
@@ -473,21 +683,45 @@ def main(argv: list[str] | None = None) -> int:
     print(SandboxKernelManager().describe())
     for warning in report.warnings:
         print(f"WARNING: {warning}")
-    saved = backup(root / "gradebook.db", root / "backups")
-    if saved:
-        print(f"gradebook backed up to {saved.relative_to(root)}")
+    if assignments.is_sqlite(db_url(root)):
+        saved = backup(root / "gradebook.db", root / "backups")
+        if saved:
+            print(f"gradebook backed up to {saved.relative_to(root)}")
+    else:
+        print(f"gradebook: {safe_url(db_url(root))} (back it up with the database's own tools, e.g. pg_dump)")
+    if args.scheduler:
+        try:  # before anything is staged: a scheduler that is not there stops the run here
+            with distributed.connect(args.scheduler) as client:
+                count = len(client.scheduler_info()["workers"])
+        except ClusterError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"grading on the Dask cluster at {args.scheduler} ({count} workers)")
 
     work = root / "build" / "grading"
     staged_dir, replay_dir = work / "staged", work / "executed"
-    shutil.rmtree(staged_dir, ignore_errors=True)
+    if args.student:  # other runs may be grading other students beside this one (a batch system's fan-out)
+        for student in students:
+            shutil.rmtree(staged_dir / student, ignore_errors=True)
+    else:
+        shutil.rmtree(staged_dir, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     outcomes = stage(root, submitted, staged_dir, students, assignment)
     print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s"
           + (f"; {len(refused)} refused (student id)" if refused else ""), flush=True)
     phase = time.monotonic()
-    if outcomes:
-        execute_all(root, staged_dir, replay_dir, outcomes, args.workers, args.timeout, assignment)
+    results = work / "results"
+    todo = {s: o for s, o in outcomes.items() if not (args.resume and resumed(root, results, staged_dir, o, assignment))}
+    if len(todo) < len(outcomes):
+        print(f"--resume: {len(outcomes) - len(todo)} submission(s) already graded, {len(todo)} to grade")
+    if todo:
+        try:
+            execute_all(root, staged_dir, replay_dir, todo, args.workers, args.timeout, assignment, args.scheduler,
+                        results)
+        except ClusterError as exc:  # no scheduler, or one without workers: nothing was sent
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(f"executed and recorded in {time.monotonic() - phase:.1f} s", flush=True)
     scores = scores_from_gradebook(root, assignment.id)
     late = lateness_from_gradebook(root, assignment.id)
@@ -500,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
                                        encoding="utf-8")
     report = {
         s: {"score": scores.get(s), "failure": o.failure, "problems": o.problems,
-            "flags": [f.kind for f in o.flags], "seconds": round(o.seconds, 2),
+            "flags": [f.kind for f in o.flags], "seconds": round(o.seconds, 2), "phases": o.phases,
             "timestamp": late[s].timestamp.isoformat() if s in late else None,
             "seconds_late": late[s].seconds_late if s in late else 0,
             "late_penalty": late[s].penalty if s in late else 0, "refused": False}
@@ -508,9 +742,10 @@ def main(argv: list[str] | None = None) -> int:
     report.update({s: {"score": None, "failure": f"refused: {why}", "problems": [], "flags": [], "seconds": 0,
                        "timestamp": None, "seconds_late": 0, "late_penalty": 0, "refused": True}
                    for s, why in refused.items()})
-    (work / "summary.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    write_summary(work / "summary.json", report, keep_others=bool(args.student))
     print(summary(outcomes, scores, refused, late))
-    print(f"{len(students)} submissions in {elapsed:.1f} s with {args.workers} worker(s); "
+    where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"with {args.workers} worker(s)"
+    print(f"{len(students)} submissions in {elapsed:.1f} s {where}; "
           f"integrity report: {(work / 'integrity.md').relative_to(root)}")
     return 1 if missing else 0  # refused folders are reported above; the others are graded and recorded
 

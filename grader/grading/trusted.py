@@ -156,6 +156,8 @@ def replay_record(nb) -> dict:
 
 
 VERDICT = "verdict"  # the cell metadata key of a test cell's verdict
+# Seconds of one execution, by phase (TrustedExecute.phases); kernel_calls are part of test_cells.
+PHASES = ("kernel_start_stop", "student_cells", "test_cells", "kernel_calls")
 VERDICT_MESSAGE_CHARS = 1000
 
 
@@ -199,6 +201,7 @@ class TrustedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)  # of the last notebook executed
         if self.sandbox:
             from grader.grading.sandbox import SandboxKernelManager
 
@@ -239,11 +242,15 @@ class TrustedExecute(Execute):
         self._in_flight: dict[int, int] = {}
         self._running: int | None = None  # the index of the cell the kernel is running
         self._assignment.set_secret(self._secret())
+        self.phases = dict.fromkeys(PHASES, 0.0)
+        start = time.monotonic()
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._assignment.set_secret(0)
             self._drop_probe()
+            cells = self.phases["student_cells"] + self.phases["test_cells"]
+            self.phases["kernel_start_stop"] = max(0.0, time.monotonic() - start - cells)
 
     def _replay(self, nb, resources) -> bool:
         """Copy the outputs of a matching record from replay_dir into nb; whether it did."""
@@ -275,13 +282,16 @@ class TrustedExecute(Execute):
         if cell.cell_type != "code":
             return cell, resources
         if gid in self._tests:
+            start = time.monotonic()
             cell.outputs, cell.metadata[VERDICT] = self._grade(gid)
             cell.execution_count = None
+            self.phases["test_cells"] += time.monotonic() - start
             return cell, resources
         if self._dead:
             cell.outputs = [_stream(f"[not run: {self._dead}]\n")]
             return cell, resources
         self._running = index
+        start = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:  # no idle even after the interrupt: hung for good
@@ -291,6 +301,7 @@ class TrustedExecute(Execute):
             self.clear_display_id_mapping(index)
         finally:
             self._running = None
+            self.phases["student_cells"] += time.monotonic() - start
         self._cap_outputs(cell, index)
         if gid in self._locked:
             self._run_here(self._locked[gid], f"<{gid}>")
@@ -474,6 +485,13 @@ class TrustedExecute(Execute):
 
     def call_in_kernel(self, name: str, args: tuple, kwargs: dict) -> dict:
         """Call the student's ``name`` in the kernel with plain-data arguments; the decoded reply."""
+        start = time.monotonic()
+        try:
+            return self._call_in_kernel(name, args, kwargs)
+        finally:
+            self.phases["kernel_calls"] += time.monotonic() - start
+
+    def _call_in_kernel(self, name: str, args: tuple, kwargs: dict) -> dict:
         if self._dead:
             raise KernelError(self._dead)
         if self._probe is None:

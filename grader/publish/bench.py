@@ -96,8 +96,9 @@ def _env() -> dict[str, str]:
                 MPLBACKEND="Agg")
 
 
-def timed(cmd: list[str], cwd: Path, on_line=None) -> tuple[float, float, int]:
-    """Run cmd; (wall seconds, peak RSS in MB of its largest process, exit status)."""
+def timed(cmd: list[str], cwd: Path, on_line=None) -> tuple[float, float, int, float]:
+    """Run cmd; (wall seconds, peak RSS in MB of its largest process, exit status, CPU seconds of it and
+    the processes it waited for)."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
@@ -105,7 +106,7 @@ def timed(cmd: list[str], cwd: Path, on_line=None) -> tuple[float, float, int]:
             on_line(line, time.monotonic())
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - start, usage.ru_maxrss / 1024, proc.returncode
+    return time.monotonic() - start, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def run_stock(course: Path) -> dict:
@@ -115,18 +116,49 @@ def run_stock(course: Path) -> dict:
         if "Autograding " in line:
             starts.append(now)
 
-    wall, rss, status = timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create", "--force"],
-                              course, on_line)
+    wall, rss, status, cpu = timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create",
+                                    "--force"], course, on_line)
     ends = [*starts[1:], time.monotonic()] if starts else []
     per = [b - a for a, b in zip(starts, ends, strict=True)]
-    return {"wall": wall, "rss": rss, "status": status, "per": per, "scores": scores_from_gradebook(course, ASSIGNMENT)}
+    return {"wall": wall, "rss": rss, "status": status, "per": per, "cpu": cpu,
+            "scores": scores_from_gradebook(course, ASSIGNMENT)}
 
 
 def run_ours(course: Path, workers: int) -> dict:
-    wall, rss, status = timed([sys.executable, "-m", "grader.grading.autograde", "--workers", str(workers)], course)
+    wall, rss, status, cpu = timed([sys.executable, "-m", "grader.grading.autograde", "--workers", str(workers)],
+                                   course)
     summary = json.loads((course / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))
     return {"wall": wall, "rss": rss, "status": status, "per": [v["seconds"] for v in summary.values()],
+            "cpu": cpu, "phases": [v.get("phases", {}) for v in summary.values()],
             "scores": scores_from_gradebook(course, ASSIGNMENT)}
+
+
+# Where a submission's time goes (summary.json "phases"), in order; kernel_calls is part of test_cells.
+PHASES = {
+    "sanitize": "sanitize and integrity scan (driver)",
+    "nbgrader_sanitize": "nbgrader's sanitizing preprocessors",
+    "kernel_start_stop": "kernel start and stop",
+    "student_cells": "student cells in the kernel",
+    "test_cells": "test cells (checks, here)",
+    "kernel_calls": "  of which calls into the kernel",
+    "record": "recording (nbgrader's Autograde, replayed)",
+    "lock_wait": "  of which waiting for the gradebook lock",
+    "record_locked": "  of which writing it, lock held (serial)",
+}
+
+
+def phase_table(phases: list[dict], seconds: list[float]) -> list[str]:
+    """Median and total seconds per phase, its share of the submissions' time, and the serial fraction."""
+    total = sum(seconds) or float("nan")
+    lines = [f"{'phase':40} {'median s':>9} {'total s':>8} {'share':>6}"]
+    for key, label in PHASES.items():
+        values = [p.get(key, 0.0) for p in phases]
+        lines.append(f"{label:40} {statistics.median(values) if values else 0:9.3f} {sum(values):8.1f} "
+                     f"{sum(values) / total:6.1%}")
+    serial = sum(p.get("record_locked", 0.0) for p in phases) / total
+    lines.append(f"serial fraction (time holding the gradebook lock / submission time): {serial:.1%}; "
+                 f"more workers speed grading up at most {1 / serial if serial else float('inf'):.0f}x (Amdahl)")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
         median = statistics.median(r["per"]) if r["per"] else float("nan")
         print(f"{name:38} {60 * n / r['wall']:9.1f} {median:13.2f} {r['rss']:12.0f} {r['wall']:8.1f}")
     print(f"throughput ratio (ours / stock): {stock['wall'] / ours['wall']:.2f}x")
+    print(f"CPU seconds per submission: stock {stock['cpu'] / n:.2f}, ours {ours['cpu'] / n:.2f} "
+          "(the processes each waited for: kernels and workers included)")
+    print()
+    print("where a submission's time goes (grader.grading.autograde):")
+    for line in phase_table(ours["phases"], ours["per"]):
+        print(f"  {line}")
     agree = sum(stock["scores"].get(s) == ours["scores"].get(s) for s in ours["scores"])
     print(f"grades agree on {agree}/{n} submissions")
     if not args.keep:

@@ -113,18 +113,18 @@ class ClassData:
         return {name: [column[g] for g in gids if g in column] for name, gids in self.assignment.sections.items()}
 
 
-def read_gradebook(db: Path, assignment: Assignment) -> tuple[list[Submission], dict[str, float]]:
+def read_gradebook(db_url: str, assignment: Assignment) -> tuple[list[Submission], dict[str, float]]:
     """Each submission's test-cell scores and late penalty, and each test cell's max score.
 
     Raises:
         NoGrades: when the gradebook has no such assignment or no submission of it.
     """
     submissions, max_score = [], {}
-    with Gradebook(f"sqlite:///{db.resolve()}") as gb:
+    with Gradebook(db_url) as gb:
         try:
             found = gb.assignment_submissions(assignment.id)
         except MissingEntry:
-            raise NoGrades(f"{db} has no assignment {assignment.id!r}: run 'make autograde' first") from None
+            raise NoGrades(f"the gradebook has no assignment {assignment.id!r}: run 'make autograde' first") from None
         for sub in found:
             scores = {}
             try:
@@ -137,7 +137,7 @@ def read_gradebook(db: Path, assignment: Assignment) -> tuple[list[Submission], 
                     max_score[grade.name] = float(grade.max_score)
             submissions.append(Submission(sub.student_id, scores, float(sub.late_submission_penalty or 0.0)))
     if not submissions:
-        raise NoGrades(f"{db} holds no graded submission of {assignment.id!r}: run 'make autograde' first")
+        raise NoGrades(f"the gradebook holds no graded submission of {assignment.id!r}: run 'make autograde' first")
     return sorted(submissions, key=lambda s: s.student_id), max_score
 
 
@@ -185,10 +185,10 @@ def folder_name(student_id: str) -> bool:
 
 def load(root: Path, assignment: Assignment) -> ClassData:
     """Gradebook, autograded notebooks and summary.json of the course at ``root``."""
-    db = root / "gradebook.db"
-    if not db.is_file():
-        raise NoGrades(f"{db} not found: run 'make autograde' first")
-    submissions, max_score = read_gradebook(db, assignment)
+    url = assignments.db_url(assignments.load_config(root), root)
+    if assignments.is_sqlite(url) and not (root / "gradebook.db").is_file():
+        raise NoGrades(f"{root / 'gradebook.db'} not found: run 'make autograde' first")
+    submissions, max_score = read_gradebook(url, assignment)
     for sub in submissions:
         if folder_name(sub.student_id):  # never a path that climbs out of autograded/
             notebook = root / "autograded" / sub.student_id / assignment.id / assignment.notebook

@@ -371,7 +371,7 @@ class ExerciseCsvExportPlugin(LmsExportPlugin):
         contract = self.contract(exported[0].name)
         if gradebook.engine.url.get_backend_name() != "sqlite" or not gradebook.engine.url.database:
             raise LmsExportError(f"the per-exercise export reads a sqlite gradebook file, not {gradebook.engine.url}")
-        by_student = {row["student_id"]: row for row in breakdown(Path(gradebook.engine.url.database), contract)}
+        by_student = {row["student_id"]: row for row in breakdown(gradebook, contract)}
         header = ["student_id", "lms_id", "name", *contract.sections, "raw_score", "late_submission_penalty", "score",
                   "max_score"]
         rows = []

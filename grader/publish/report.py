@@ -21,26 +21,25 @@ from grader.grading.sanitize import printable
 from grader.publish.export import write_rows
 
 
-def breakdown(db: Path, assignment: Assignment) -> list[dict[str, object]]:
+def breakdown(gb: Gradebook, assignment: Assignment) -> list[dict[str, object]]:
     """One row per autograded student: student_id, one column per section (ex1..ex10), total, max."""
     section_of = {gid: name for name, gids in assignment.sections.items() for gid in gids}
     rows = []
-    with Gradebook(f"sqlite:///{db.resolve()}") as gb:
-        try:
-            submissions = gb.assignment_submissions(assignment.id)
-        except MissingEntry:
-            raise ValueError(f"{db} has no assignment {assignment.id!r}; run 'make autograde' first") from None
-        for sub in sorted(submissions, key=lambda s: s.student_id):
-            nb = gb.find_submission_notebook(assignment.notebook_id, assignment.id, sub.student_id)
-            per_section = dict.fromkeys(assignment.sections, 0.0)
-            for grade in nb.grades:
-                if grade.name in section_of:
-                    per_section[section_of[grade.name]] += grade.score or 0.0
-            row: dict[str, object] = {"student_id": sub.student_id}
-            row.update({name: round(score, 2) for name, score in per_section.items()})
-            row["total"] = round(sum(per_section.values()), 2)
-            row["max"] = assignment.total_points
-            rows.append(row)
+    try:
+        submissions = gb.assignment_submissions(assignment.id)
+    except MissingEntry:
+        raise ValueError(f"the gradebook has no assignment {assignment.id!r}; run 'make autograde' first") from None
+    for sub in sorted(submissions, key=lambda s: s.student_id):
+        nb = gb.find_submission_notebook(assignment.notebook_id, assignment.id, sub.student_id)
+        per_section = dict.fromkeys(assignment.sections, 0.0)
+        for grade in nb.grades:
+            if grade.name in section_of:
+                per_section[section_of[grade.name]] += grade.score or 0.0
+        row: dict[str, object] = {"student_id": sub.student_id}
+        row.update({name: round(score, 2) for name, score in per_section.items()})
+        row["total"] = round(sum(per_section.values()), 2)
+        row["max"] = assignment.total_points
+        rows.append(row)
     return rows
 
 
@@ -64,21 +63,26 @@ def table(rows: list[dict[str, object]], assignment: Assignment) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.publish.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", type=Path, default=Path("gradebook.db"))
+    parser.add_argument("--db", type=Path, default=None,
+                        help="a SQLite gradebook file (default: the course's, nbgrader's db_url)")
     parser.add_argument("--csv", type=Path, help="also write the breakdown to this CSV file")
     parser.add_argument("--assignment", default=None, help="assignment id (default: the configured one)")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course directory (default: .)")
     args = parser.parse_args(argv)
     try:
-        assignment = assignments.load(assignments.load_config(args.root), args.assignment)
+        config = assignments.load_config(args.root)
+        assignment = assignments.load(config, args.assignment)
     except (ValueError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if not args.db.exists():
-        print(f"error: {args.db} not found; run 'make autograde' first", file=sys.stderr)
+    db = args.db or (args.root / "gradebook.db")
+    url = f"sqlite:///{db.resolve()}" if args.db else assignments.db_url(config, args.root)
+    if assignments.is_sqlite(url) and not db.exists():
+        print(f"error: {db} not found; run 'make autograde' first", file=sys.stderr)
         return 2
     try:
-        rows = breakdown(args.db, assignment)
+        with Gradebook(url) as gb:
+            rows = breakdown(gb, assignment)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
