@@ -694,7 +694,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         left = ": nothing it had started is left running" if args.action == "start" else ""
         print(f"interrupted ({args.service} {args.action}){left}", file=sys.stderr)
-        return 130
+        # A Dask client interrupted while it connected leaves its event-loop thread behind, and the
+        # interpreter would wait for it at exit: everything is cleaned up, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 if __name__ == "__main__":
