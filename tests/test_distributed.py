@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
+from test_services import free_port  # tests/ is on sys.path (tests/conftest.py)
 
 from grader.course.contract import ASSIGNMENT
 from grader.publish import services
@@ -35,12 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", MPLBACKEND="Agg")
 ENV.pop("GRADEBOOK_URL", None)
 AUTOGRADE = [sys.executable, "-m", "grader.grading.autograde", "--timeout", "300"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run(args: list[str], cwd: Path, status: int = 0) -> subprocess.CompletedProcess:

@@ -419,14 +419,15 @@ def save_result(results: Path, staged_dir: Path, outcome: Outcome, assignment: A
     (results / f"{outcome.student}.json").write_text(json.dumps(record), encoding="utf-8")
 
 
-def resumed(root: Path, results: Path, staged_dir: Path, outcome: Outcome, assignment: Assignment) -> bool:
-    """Whether ``outcome``'s submission was graded already, as staged now: then its result is taken."""
+def resumed(results: Path, staged_dir: Path, outcome: Outcome, assignment: Assignment, recorded: set[str]) -> bool:
+    """Whether ``outcome``'s submission was graded already, as staged now (its result matches and the
+    gradebook holds it: ``recorded``): then its result is taken."""
     try:
         record = json.loads((results / f"{outcome.student}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     staged = staged_dir / outcome.student / assignment.id / assignment.notebook
-    if record.get("digest") != _digest(staged) or outcome.student not in scores_from_gradebook(root, assignment.id):
+    if record.get("digest") != _digest(staged) or outcome.student not in recorded:
         return False
     outcome.failure = outcome.failure or record.get("failure")
     outcome.seconds = float(record.get("seconds") or 0)
@@ -712,7 +713,8 @@ def main(argv: list[str] | None = None) -> int:
           + (f"; {len(refused)} refused (student id)" if refused else ""), flush=True)
     phase = time.monotonic()
     results = work / "results"
-    todo = {s: o for s, o in outcomes.items() if not (args.resume and resumed(root, results, staged_dir, o, assignment))}
+    recorded = set(scores_from_gradebook(root, assignment.id)) if args.resume else set()
+    todo = {s: o for s, o in outcomes.items() if not (args.resume and resumed(results, staged_dir, o, assignment, recorded))}
     if len(todo) < len(outcomes):
         print(f"--resume: {len(outcomes) - len(todo)} submission(s) already graded, {len(todo)} to grade")
     if todo:

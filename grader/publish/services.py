@@ -452,10 +452,13 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
+def _live(stat: list[str] | None) -> bool:
+    return stat is not None and stat[0] not in ("Z", "X")  # a zombie has exited
+
+
 def alive(pid: int) -> bool:
-    """Whether ``pid`` is a process that has not exited (a zombie has)."""
-    stat = _stat(pid)
-    return stat is not None and stat[0] not in ("Z", "X")
+    """Whether ``pid`` is a process that has not exited."""
+    return _live(_stat(pid))
 
 
 def group_members(pgid: int) -> list[int]:
@@ -464,7 +467,7 @@ def group_members(pgid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             stat = _stat(int(entry.name))
-            if stat is not None and stat[2] == str(pgid) and stat[0] not in ("Z", "X"):
+            if _live(stat) and stat[2] == str(pgid):
                 members.append(int(entry.name))
     return members
 
