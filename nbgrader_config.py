@@ -24,9 +24,12 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.Execute.timeout = 60
 
 # What the grading machinery (grader.grading) grades: assignment id -> its contract module
-# (notebook, graded functions, test cells, report sections, hidden checks). A second assignment
-# adds a line here; grader.grading itself knows no course.
-c.GradedAssignments.contracts = {"quantization_distillation": "grader.course.contract"}
+# (notebook, graded functions, test cells, report sections, hidden checks). Each assignment is one
+# line here; grader.grading itself knows no course.
+c.GradedAssignments.contracts = {
+    "quantization_distillation": "grader.course.contract",  # the ten exercises
+    "capstone": "grader.course.capstone",  # the exercises' functions on a real transformer and classifier
+}
 
 # Grades are decided in the grading process, not in the student's kernel:
 # grader.grading.trusted.TrustedExecute replaces nbgrader's Execute (see its docstring).

@@ -116,10 +116,10 @@ def graded(tmp_path_factory) -> dict:
               "release": digests(course / "release"), "submitted": digests(course / "submitted"),
               "gradebook": gradebook_sources(course)}
     start = time.monotonic()
-    proc = run([sys.executable, "-m", "grader.grading.autograde", "--root", str(course), "--workers", "2",
+    proc = run([sys.executable, "-m", "grader.grading.autograde", "--root", str(course), "--assignment", ASSIGNMENT, "--workers", "2",
                 "--timeout", "300"], course)
     seconds = time.monotonic() - start
-    summary = json.loads((course / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((course / "build" / "grading" / ASSIGNMENT / "summary.json").read_text(encoding="utf-8"))
     print(f"\n{proc.stdout}\nautograde of {len(CASES)} submissions: {seconds:.0f} s")
     return {"course": course, "before": before, "stdout": proc.stdout, "summary": summary,
             "left_running": leftover_processes()}

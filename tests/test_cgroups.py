@@ -436,3 +436,24 @@ def test_a_kernel_without_a_group_has_its_rlimits_only_and_never_shares_the_temp
     assert group is None and out == "per-process limits only\n"
     assert pids and not pids & template, "a warm kernel is moved out of the template's group"
     assert pids <= own  # where the grader is, as any process it starts
+
+
+@pytest.mark.sandbox
+def test_trusted_execution_records_the_sandboxs_peak_memory(tmp_path):
+    """What make bench-capstone prints: the group's own count, the kernel and whatever it started."""
+    import nbformat
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    from grader.grading.trusted import MEMORY_PEAK, TrustedExecute
+
+    require_sandbox()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import subprocess, sys\n"
+        "held = bytearray(300 * 2**20)\n"
+        "subprocess.run([sys.executable, '-c', 'x = bytearray(200 * 2**20)'], check=True)")])
+    ex = TrustedExecute(sandbox=True, timeout=120)
+    ex._dead, ex._probe, ex._tests, ex._locked, ex._namespace = None, None, {}, {}, {}
+    ex._in_flight, ex._running = {}, None
+    ExecutePreprocessor.preprocess(ex, nb, {"metadata": {"path": str(tmp_path)}})
+    assert not [o for o in nb.cells[0].outputs if o.output_type == "error"], nb.cells[0].outputs
+    assert 300 + 200 <= ex.phases[MEMORY_PEAK] < 2048

@@ -1,6 +1,7 @@
 """Test the tests: every hidden grading check against the reference (must pass, quietly), the stub
 (must fail) and the bank of known-wrong implementations (each must fail its own exercise, name its
-misconception, and leave every other exercise alone)."""
+misconception, and leave every other exercise alone). The capstone's new functions are graded alike:
+each of its parts 2-4 is a unit of its own, as an exercise is."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import inspect
 import numpy as np
 import pytest
 
-from grader.course import checks, contract, reference
+from grader.course import capstone, checks, reference
 from grader.course.bank import everything
 
-HIDDEN = [t for t in contract.TESTS if t.hidden]
+HIDDEN = [t for t in capstone.ALL_TESTS if t.hidden]
 HIDDEN_IDS = [t.grade_id for t in HIDDEN]
-REFERENCE = {name: getattr(reference, name) for name in contract.FUNCTIONS}
+REFERENCE = {name: getattr(reference, name) for name in capstone.ALL_FUNCTIONS}
 BANK = everything()  # written and generated entries
 
 
@@ -26,7 +27,7 @@ def _stub(name: str):
     return stub
 
 
-STUB = {name: _stub(name) for name in contract.FUNCTIONS}
+STUB = {name: _stub(name) for name in capstone.ALL_FUNCTIONS}
 
 
 def failures(namespace, grade_ids=HIDDEN_IDS) -> dict[str, str]:
@@ -53,7 +54,7 @@ def test_one_public_check_per_hidden_test_cell():
 def test_check_takes_the_functions_of_its_exercise(test):
     params = list(inspect.signature(getattr(checks, test.grade_id)).parameters)
     assert test.function in params
-    assert set(params) <= set(contract.exercise_of(test.grade_id).functions)
+    assert set(params) <= set(capstone.unit_of(test.grade_id).functions)
 
 
 @pytest.mark.parametrize("grade_id", HIDDEN_IDS)
@@ -76,11 +77,11 @@ def test_run_rejects_unknown_names():
             checks.run(name, REFERENCE)
 
 
-def test_bank_covers_every_exercise():
-    per_exercise = {ex.number: 0 for ex in contract.EXERCISES}
+def test_bank_covers_every_exercise_and_capstone_part():
+    per_unit = {unit.title: 0 for unit in capstone.UNITS}
     for wrong in BANK:
-        per_exercise[contract.exercise_of(wrong.function).number] += 1
-    assert min(per_exercise.values()) >= 2, per_exercise
+        per_unit[capstone.unit_of(wrong.function).title] += 1
+    assert min(per_unit.values()) >= 2, per_unit
 
 
 @pytest.mark.parametrize("wrong", BANK, ids=[w.name for w in BANK])
@@ -93,12 +94,12 @@ def test_bank_entry_has_the_spec_signature(wrong):
 
 @pytest.mark.parametrize("wrong", BANK, ids=[w.name for w in BANK])
 def test_wrong_implementation_fails_its_exercise_only_and_names_its_misconception(wrong):
-    own = contract.exercise_of(wrong.function)
+    own = capstone.unit_of(wrong.function)
     # A check takes the functions of its own exercise only (test_check_takes_the_functions_of_its_exercise),
     # so a wrong function can cost points nowhere else: run the checks of its exercise.
     failed = failures({**REFERENCE, wrong.function: wrong.load()},
                       [t.grade_id for t in own.tests if t.hidden])
-    assert failed, f"{wrong.name} passes every check of exercise {own.number}"
+    assert failed, f"{wrong.name} passes every check of {own.title!r}"
     mention = wrong.feedback_mentions.lower()
     assert any(mention in message.lower() for message in failed.values()), (
         f"no failure message of {wrong.name} mentions {wrong.feedback_mentions!r}:\n" + "\n".join(failed.values())
@@ -157,7 +158,7 @@ def test_the_round_trip_cannot_be_answered_from_memory():
 @pytest.mark.parametrize("name", sorted(checks._VALID))
 def test_rejecting_bad_input_earns_nothing_without_answering_good_input(name):
     """An always-raising function fails every rejects check: valid input is asked first."""
-    (grade_id,) = [t.grade_id for t in contract.TESTS if t.function == name and "rejects" in t.grade_id]
+    (grade_id,) = [t.grade_id for t in capstone.ALL_TESTS if t.function == name and "rejects" in t.grade_id]
 
     def always_raises(*args, **kwargs):
         raise ValueError("every argument is wrong: " + " ".join(inspect.signature(getattr(reference, name)).parameters))

@@ -258,8 +258,8 @@ def build_course(root: Path) -> Path:
             folder = root / "autograded" / student / ASSIGNMENT
             folder.mkdir(parents=True)
             nbformat.write(autograded_notebook(student), folder / f"{NOTEBOOK}.ipynb")
-    (root / "build" / "grading").mkdir(parents=True)
-    (root / "build" / "grading" / "summary.json").write_text(json.dumps(SUMMARY), encoding="utf-8")
+    (root / "build" / "grading" / ASSIGNMENT).mkdir(parents=True)
+    (root / "build" / "grading" / ASSIGNMENT / "summary.json").write_text(json.dumps(SUMMARY), encoding="utf-8")
     return root
 
 
@@ -391,7 +391,7 @@ def test_without_verdicts_misconceptions_are_unknown(course, tmp_path):
         for cell in nb.cells:
             cell.metadata.pop("verdict", None)
         nbformat.write(nb, path)
-    (course / "build" / "grading" / "summary.json").unlink()
+    (course / "build" / "grading" / ASSIGNMENT / "summary.json").unlink()
     out = tmp_path / "report.html"
     assert class_report.main(["--root", str(course), "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")

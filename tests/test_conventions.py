@@ -16,17 +16,21 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.course import checks, contract, reference
+from grader.course import capstone, checks, reference
 from grader.course.bank import everything
-from grader.course.conventions import CONVENTIONS
 from grader.publish import source
 
 BANK = {w.name: w for w in everything()}
-REFERENCE = {name: getattr(reference, name) for name in contract.FUNCTIONS}
-NOTEBOOK = nbformat.read(source.SOURCE, as_version=4)
-VISIBLE_SOURCE = {c.metadata.nbgrader.grade_id: c.source for c in NOTEBOOK.cells
+REFERENCE = {name: getattr(reference, name) for name in capstone.ALL_FUNCTIONS}
+NOTEBOOKS = {tables.path: nbformat.read(tables.path, as_version=4) for tables in source.NOTEBOOKS}
+VISIBLE_SOURCE = {c.metadata.nbgrader.grade_id: c.source for nb in NOTEBOOKS.values() for c in nb.cells
                   if c.metadata.get("nbgrader", {}).get("grade")
-                  and c.metadata.nbgrader.grade_id in {t.grade_id for t in contract.TESTS if not t.hidden}}
+                  and c.metadata.nbgrader.grade_id in {t.grade_id for t in capstone.ALL_TESTS if not t.hidden}}
+# (the notebook's tables, one exercise or capstone part): the exercises, then the capstone's parts
+UNITS = [(tables, unit) for tables in source.NOTEBOOKS for unit in tables.exercises]
+UNIT_IDS = [f"{tables.path.parent.name}-{tables.intro.format(unit.number).removesuffix('_intro')}"
+            for tables, unit in UNITS]
+TESTS = [(tables, unit, test) for tables, unit in UNITS for test in unit.tests]
 
 
 def _run_visible(grade_id: str, namespace: dict) -> None:
@@ -46,7 +50,7 @@ def verdicts(name: str) -> dict[str, tuple[str, list[str]]]:
     wrong = BANK[name]
     namespace = {**REFERENCE, wrong.function: wrong.load()}
     found = {}
-    for test in contract.exercise_of(wrong.function).tests:
+    for test in capstone.unit_of(wrong.function).tests:
         try:
             if test.hidden:
                 checks.run(test.grade_id, namespace)
@@ -57,31 +61,31 @@ def verdicts(name: str) -> dict[str, tuple[str, list[str]]]:
     return found
 
 
-def test_every_exercise_states_conventions():
-    assert sorted(CONVENTIONS) == [ex.number for ex in contract.EXERCISES]
-    assert all(CONVENTIONS[ex.number] for ex in contract.EXERCISES)
+@pytest.mark.parametrize("tables", source.NOTEBOOKS, ids=lambda t: t.path.parent.name)
+def test_every_exercise_and_part_states_conventions(tables):
+    assert sorted(tables.conventions) == [ex.number for ex in tables.exercises]
+    assert all(tables.conventions[ex.number] for ex in tables.exercises)
 
 
-@pytest.mark.parametrize("exercise", contract.EXERCISES, ids=lambda ex: f"ex{ex.number}")
-def test_each_convention_is_graded_by_test_cells_of_its_exercise(exercise):
-    own = {t.grade_id for t in exercise.tests}
-    for convention in CONVENTIONS[exercise.number]:
-        assert convention.checks, f"ex{exercise.number}: no test cell grades {convention.text!r}"
+@pytest.mark.parametrize(("tables", "unit"), UNITS, ids=UNIT_IDS)
+def test_each_convention_is_graded_by_test_cells_of_its_exercise(tables, unit):
+    own = {t.grade_id for t in unit.tests}
+    for convention in tables.conventions[unit.number]:
+        assert convention.checks, f"{unit.title}: no test cell grades {convention.text!r}"
         unknown = set(convention.checks) - own
-        assert not unknown, f"ex{exercise.number}: {convention.text!r} names test cells elsewhere: {unknown}"
+        assert not unknown, f"{unit.title}: {convention.text!r} names test cells elsewhere: {unknown}"
 
 
-@pytest.mark.parametrize("test", contract.TESTS, ids=lambda t: t.grade_id)
-def test_each_test_cell_grades_a_stated_convention(test):
-    number = contract.exercise_of(test.grade_id).number
-    assert any(test.grade_id in c.checks for c in CONVENTIONS[number]), (
-        f"{test.grade_id} grades no convention that exercise {number} states")
+@pytest.mark.parametrize(("tables", "unit", "test"), TESTS, ids=[f"{t.path.parent.name}-{c.grade_id}" for t, _, c in TESTS])
+def test_each_test_cell_grades_a_stated_convention(tables, unit, test):
+    assert any(test.grade_id in c.checks for c in tables.conventions[unit.number]), (
+        f"{test.grade_id} grades no convention that {unit.title!r} states")
 
 
-@pytest.mark.parametrize("test", contract.TESTS, ids=lambda t: t.grade_id)
+@pytest.mark.parametrize("test", capstone.ALL_TESTS, ids=lambda t: t.grade_id)
 def test_each_test_cell_fails_on_some_wrong_implementation(test):
-    function = contract.exercise_of(test.grade_id)
-    entries = [name for name, w in BANK.items() if contract.exercise_of(w.function) is function]
+    function = capstone.unit_of(test.grade_id)
+    entries = [name for name, w in BANK.items() if capstone.unit_of(w.function) is function]
     assert any(test.grade_id in failures(name) for name in entries), (
         f"no wrong implementation in the bank fails {test.grade_id}: add one that breaks the convention it grades")
 
@@ -106,16 +110,25 @@ def test_every_diagnosis_is_recorded_by_its_stable_id(spec):
 
 def test_misconception_ids_are_unique_and_stable():
     ids = [checks.misconception_id(s.name, m) for s in checks.SPECS.values() for m in s.mistakes]
-    assert len(ids) == len(set(ids)) == 109
+    assert len(ids) == len(set(ids)) == 109 + 18  # the exercises', the capstone's
     assert "quantize.floor_instead_of_round" in ids
     assert "kd_loss.the_tau_2_factor_missing" in ids
 
 
-def test_the_notebook_states_exactly_the_table():
-    assert nbformat.writes(source.synced(NOTEBOOK)) == nbformat.writes(NOTEBOOK), (
+@pytest.mark.parametrize("tables", source.NOTEBOOKS, ids=lambda t: t.path.parent.name)
+def test_the_notebook_states_exactly_the_table(tables):
+    notebook = NOTEBOOKS[tables.path]
+    assert nbformat.writes(source.synced(notebook, tables)) == nbformat.writes(notebook), (
         "run 'make source' (python -m grader.publish.source sync), then 'make release'")
-    for exercise in contract.EXERCISES:
-        (intro,) = [c for c in NOTEBOOK.cells if c.metadata.get("nbgrader", {}).get("grade_id")
-                    == f"ex{exercise.number}_intro"]
+    for exercise in tables.exercises:
+        (intro,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                    == tables.intro.format(exercise.number)]
         stated = intro.source.split(source.CONVENTIONS_HEADING)[1].split("\n\n**")[0]
-        assert stated.count("\n- ") == len(CONVENTIONS[exercise.number])
+        assert stated.count("\n- ") == len(tables.conventions[exercise.number])
+
+
+def test_the_capstone_reenters_the_exercises_solutions_verbatim():
+    exercises, capstone_nb = (NOTEBOOKS[t.path] for t in source.NOTEBOOKS)
+    reentered = {f for f, _ in capstone.REENTERED}
+    assert {g: s for g, s in source.solutions(capstone_nb).items() if g in reentered} == {
+        g: s for g, s in source.solutions(exercises).items() if g in reentered}

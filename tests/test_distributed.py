@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.services, pytest.mark.sandbox, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", MPLBACKEND="Agg")
 ENV.pop("GRADEBOOK_URL", None)
-AUTOGRADE = [sys.executable, "-m", "grader.grading.autograde", "--timeout", "300"]
+AUTOGRADE = [sys.executable, "-m", "grader.grading.autograde", "--assignment", ASSIGNMENT, "--timeout", "300"]
 
 
 def run(args: list[str], cwd: Path, status: int = 0) -> subprocess.CompletedProcess:
@@ -161,7 +161,7 @@ def worker_pids(address: str) -> list[int]:
 
 
 def wait_for_results(root: Path, count: int, proc: subprocess.Popen, timeout: float = 600) -> None:
-    results = root / "build" / "grading" / "results"
+    results = root / "build" / "grading" / ASSIGNMENT / "results"
     deadline = time.monotonic() + timeout
     while len(list(results.glob("*.json"))) < count:
         assert proc.poll() is None, "the run ended before it could be interrupted"
@@ -181,7 +181,7 @@ def test_a_worker_killed_mid_run_loses_no_submission_and_grades_none_twice(folde
     assert proc.returncode == 0, out
     assert grades(root) == reference
     assert submissions_per_student(root) == dict.fromkeys(reference, 1)
-    summary = json.loads((root / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((root / "build" / "grading" / ASSIGNMENT / "summary.json").read_text(encoding="utf-8"))
     assert all(outcome["failure"] is None for outcome in summary.values()), summary
 
 
@@ -192,7 +192,7 @@ def test_an_interrupted_run_started_again_grades_only_what_is_missing(folder, re
     wait_for_results(root, 3, proc)
     proc.kill()  # the driver dies: its grading processes watch it and go with it
     proc.communicate()
-    graded = {p.stem for p in (root / "build" / "grading" / "results").glob("*.json")}
+    graded = {p.stem for p in (root / "build" / "grading" / ASSIGNMENT / "results").glob("*.json")}
     assert 3 <= len(graded) < 11
     again = run([*AUTOGRADE, "--workers", "2", "--resume"], root)
     assert f"--resume: {len(graded)} submission(s) already graded, {11 - len(graded)} to grade" in again.stdout
@@ -202,11 +202,11 @@ def test_an_interrupted_run_started_again_grades_only_what_is_missing(folder, re
 def test_a_scheduler_that_is_not_there_stops_the_run_and_changes_nothing(folder, reference):
     root = folder / "local"  # graded by the reference run
     before = grades(root)
-    results = sorted((root / "build" / "grading" / "results").iterdir())
+    results = sorted((root / "build" / "grading" / ASSIGNMENT / "results").iterdir())
     done = run([*AUTOGRADE, "--scheduler", f"tcp://127.0.0.1:{free_port()}"], root, status=2)
     assert "no Dask scheduler answers at tcp://127.0.0.1:" in done.stderr and "nothing was graded" in done.stderr
     assert grades(root) == before == reference
-    assert sorted((root / "build" / "grading" / "results").iterdir()) == results
+    assert sorted((root / "build" / "grading" / ASSIGNMENT / "results").iterdir()) == results
 
 
 def test_submissions_graded_one_by_one_side_by_side_as_a_batch_system_would(folder, postgres, reference):
@@ -218,5 +218,5 @@ def test_submissions_graded_one_by_one_side_by_side_as_a_batch_system_would(fold
         out, _ = proc.communicate(timeout=1800)
         assert proc.returncode == 0, out
     assert grades(root) == {student: reference[student] for student in chosen}
-    summary = json.loads((root / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((root / "build" / "grading" / ASSIGNMENT / "summary.json").read_text(encoding="utf-8"))
     assert sorted(summary) == chosen and all(summary[s]["failure"] is None for s in chosen)

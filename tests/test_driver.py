@@ -63,10 +63,15 @@ def test_discover_lists_folders_and_links_never_plain_files(tmp_path):
     (submitted / "gl[o]b").mkdir()
     assert discover(submitted) == ["alice", "bob", "carol", "dave", "gl[o]b"]
     assert discover(tmp_path / "absent") == []
+    # Of one assignment: gl[o]b holds nothing of it (not handed in); links are still there to refuse.
+    (submitted / "erin").mkdir()
+    (submitted / "erin" / ASSIGNMENT).write_text("a file where the folder should be")
+    assert discover(submitted, ASSIGNMENT) == ["alice", "bob", "carol", "dave", "erin"]
+    assert discover(submitted, "another_assignment") == ["bob", "carol", "dave"]
 
 
 def test_stage_refuses_links_and_stages_the_timestamp(tmp_path):
-    assignment = assignments.load(assignments.load_config(ROOT))
+    assignment = assignments.load(assignments.load_config(ROOT), ASSIGNMENT)
     submitted, staged = tmp_path / "submitted", tmp_path / "staged"
     hand_in(submitted, "alice", timestamp="2030-01-02 01:00:00 +3600")  # nbgrader: +3600 s
     hand_in(submitted, "bob", timestamp="next tuesday")
@@ -92,7 +97,7 @@ def test_stage_refuses_links_and_stages_the_timestamp(tmp_path):
 
 @pytest.mark.parametrize("student", WEIRD_IDS)
 def test_record_one_never_hands_a_refused_id_to_nbgrader(tmp_path, student):
-    assignment = assignments.load(assignments.load_config(ROOT))
+    assignment = assignments.load(assignments.load_config(ROOT), ASSIGNMENT)
     with pytest.raises(ValueError, match="^refused: student id"):
         record_one(tmp_path, tmp_path / "staged", tmp_path / "executed", student, assignment)
     assert list(tmp_path.iterdir()) == []  # not even a log file was opened
@@ -140,7 +145,7 @@ def test_cli_refuses_a_weird_student_option(tmp_path, capsys, student):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     (tmp_path / "gradebook.db").touch()
     with pytest.raises(SystemExit) as exit_:
-        main(["--root", str(tmp_path), "--student", student])
+        main(["--root", str(tmp_path), "--assignment", ASSIGNMENT, "--student", student])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"--student {student!r}: student id " in err  # repr: ESC shown as \x1b
@@ -198,7 +203,7 @@ def graded(tmp_path_factory) -> dict:
     (submitted / "linked_subfolder" / ASSIGNMENT).mkdir(parents=True)
     (submitted / "linked_subfolder" / ASSIGNMENT / "work").symlink_to(f"../../perfect/{ASSIGNMENT}")
 
-    proc = run([sys.executable, "-m", "grader.grading.autograde", "--root", str(course), "--workers", "2",
+    proc = run([sys.executable, "-m", "grader.grading.autograde", "--root", str(course), "--assignment", ASSIGNMENT, "--workers", "2",
                 "--timeout", "300"], course)  # refused folders are reported, the run still succeeds
     run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--student", "linked_assignment",
          "--force"], course)
@@ -208,7 +213,7 @@ def graded(tmp_path_factory) -> dict:
                                "penalty": s.late_submission_penalty}
                 for s in gb.assignment_submissions(ASSIGNMENT)}
     return {"course": course, "stdout": proc.stdout, "stderr": proc.stderr, "gradebook": book,
-            "summary": json.loads((course / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))}
+            "summary": json.loads((course / "build" / "grading" / ASSIGNMENT / "summary.json").read_text(encoding="utf-8"))}
 
 
 @pytest.mark.slow
@@ -274,7 +279,7 @@ def test_e2e_weird_ids_are_refused_and_shown_escaped(graded):
         assert any(line.startswith(f"  REFUSED  {shown}: student id ") for line in lines), (student, out)
     assert book["glob"]["score"] == 0  # gl[o]b's perfect work did not land on glob
     assert "; 5 folder(s) in submitted/ refused (not graded, not in the gradebook)" in out
-    logs = {p.name for p in (graded["course"] / "build" / "grading" / "logs").iterdir()}
+    logs = {p.name for p in (graded["course"] / "build" / "grading" / ASSIGNMENT / "logs").iterdir()}
     assert logs == {f"{s}.log" for s in book}
 
 

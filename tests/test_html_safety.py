@@ -486,7 +486,8 @@ def course(tmp_path_factory) -> Path:
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         (folder / NOTEBOOK).write_text(json.dumps(notebook), encoding="utf-8")
-    run([sys.executable, "-m", "grader.grading.autograde", "--root", str(course), "--workers", "2"], course)
+    run([sys.executable, "-m", "grader.grading.autograde", "--root", str(course), "--assignment", ASSIGNMENT,
+         "--workers", "2"], course)
     run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force"], course)
     return course
 
@@ -499,7 +500,7 @@ def feedback_file(course: Path, student: str) -> Path:
 @pytest.mark.sandbox
 def test_end_to_end_no_live_student_script(course):
     baseline = pages_of(release())
-    summary = json.loads((course / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((course / "build" / "grading" / ASSIGNMENT / "summary.json").read_text(encoding="utf-8"))
     assert summary["perfect"]["score"] == TOTAL_POINTS
     assert summary["xss"]["score"] == TOTAL_POINTS  # the payloads change no grade
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader.course import capstone
 from grader.course.bank import load_bank
 from grader.course.contract import ASSIGNMENT, NOTEBOOK
 from grader.grading.integrity import KINDS, MAGIC, MAX_DETAIL, MAX_SHOWN, Flag, report, scan, to_csv
@@ -24,6 +25,10 @@ SOURCE = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
 ANSWERS = solutions(SOURCE)
 CLASS = students([], [])
 PERFECT = submission(RELEASE, ANSWERS, CLASS[0])
+CAPSTONE_PERFECT = submission(
+    nbformat.read(ROOT / "release" / capstone.ASSIGNMENT / capstone.NOTEBOOK, as_version=4),
+    solutions(nbformat.read(ROOT / "source" / capstone.ASSIGNMENT / capstone.NOTEBOOK, as_version=4),
+              capstone.FUNCTIONS), CLASS[0])
 
 
 PLOTS_FROM = 2  # the first cells (intro, setup) are locked: never flagged
@@ -191,9 +196,15 @@ def test_sample_class_is_clean(student):
     assert [f.kind for f in found] == (["syntax-error"] if student.student_id == "broken_syntax" else [])
 
 
+def test_the_capstones_perfect_submission_raises_no_flag():
+    """Its analysis cells load a model, time, copy dicts of weights: none of it is tampering."""
+    assert scan(CAPSTONE_PERFECT) == []
+
+
 @pytest.mark.parametrize("wrong", load_bank(), ids=lambda w: w.name)
 def test_wrong_implementations_are_mistakes_not_tampering(wrong):
-    nb = nbformat.from_dict(json.loads(json.dumps(PERFECT)))
+    perfect = CAPSTONE_PERFECT if wrong.function in capstone.NEW_FUNCTIONS else PERFECT
+    nb = nbformat.from_dict(json.loads(json.dumps(perfect)))
     (cell,) = [c for c in nb.cells if grade_id(c) == wrong.function]
     cell.source = wrong.source
     assert scan(nb) == []

@@ -235,9 +235,14 @@ def test_the_roster_reads_excel_csv_headers_in_any_case_and_ignores_extra_column
     assert (alice.student_id, alice.name, alice.lms_id, alice.email) == ("alice", "Liddell, Alice", "101", "")
 
 
-def test_the_sample_roster_loads():
-    sample = Path(__file__).parents[1] / "grader" / "publish" / "sample_roster.csv"
-    assert len(load_roster(sample)) >= 11
+def test_the_sample_roster_names_every_student_of_both_sample_classes():
+    from grader.course.bank import load_bank
+    from grader.publish.sample_class import CONTRACTS, DEFAULT_MISCONCEPTIONS, students
+
+    roster = load_roster(Path(__file__).parents[1] / "grader" / "publish" / "sample_roster.csv")
+    sample = {s.student_id for a, course in CONTRACTS.items()
+              for s in students(load_bank(), list(DEFAULT_MISCONCEPTIONS[a]), course)}
+    assert {r.student_id for r in roster} == sample | {"late_enrollee"}  # late_enrollee never submits
 
 
 # -- through nbgrader export ----------------------------------------------------------------------

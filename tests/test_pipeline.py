@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader.course.bank import load_bank
-from grader.course.contract import ASSIGNMENT, EXERCISES, NOTEBOOK, TOTAL_POINTS, exercise_of
+from grader.course.contract import ASSIGNMENT, EXERCISES, FUNCTIONS, NOTEBOOK, TOTAL_POINTS, exercise_of
 from grader.grading import assignments
 from grader.publish import class_report
 from grader.publish.sample_class import DEFAULT_MISCONCEPTIONS
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-BANK = load_bank()
+BANK = [w for w in load_bank() if w.function in FUNCTIONS]  # the capstone's: tests/test_capstone.py
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -54,8 +54,8 @@ def graded(tmp_path_factory) -> dict:
     run([*py, "grader.publish.sample_class", "--all-misconceptions", "--bank", "bank"], course)
     run([*py, "nbgrader", "autograde", ASSIGNMENT, "--force", "--create"], course)
     run([*py, "nbgrader", "generate_feedback", ASSIGNMENT, "--force"], course)
-    run([*py, "grader.publish.report", "--csv", "breakdown.csv"], course)
-    run([*py, "grader.publish.class_report"], course)
+    run([*py, "grader.publish.report", "--assignment", ASSIGNMENT, "--csv", "breakdown.csv"], course)
+    run([*py, "grader.publish.class_report", "--assignment", ASSIGNMENT], course)
     with (course / "breakdown.csv").open(encoding="utf-8") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     return {"course": course, "rows": rows}
@@ -114,10 +114,10 @@ def test_wrong_implementation_loses_points_on_its_exercise_only(graded, wrong):
     assert others == {ex.number: ex.points for ex in EXERCISES if ex.number != own.number}
 
 
-@pytest.mark.parametrize("name", DEFAULT_MISCONCEPTIONS)
+@pytest.mark.parametrize("name", DEFAULT_MISCONCEPTIONS[ASSIGNMENT])
 def test_the_class_report_finds_each_sample_misconception_in_the_student_who_carries_it(graded, name):
     course = graded["course"]
-    data = class_report.load(course, assignments.load(assignments.load_config(course)))
+    data = class_report.load(course, assignments.load(assignments.load_config(course), ASSIGNMENT))
     held = {h.misconception.label.lower(): h.students for h in class_report.misconceptions_held(data)}
     mentions = next(w for w in BANK if w.name == name).feedback_mentions.lower()
     found = [label for label, students in held.items() if mentions in label]

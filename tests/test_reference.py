@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.course import contract, reference
+from grader.course import capstone, contract, reference
 from grader.course.reference import (
     adam_state_gb,
     affine_params,
@@ -104,7 +104,7 @@ def test_reference_defines_the_graded_functions_in_exercise_order():
     public = [name for name, obj in vars(reference).items()
               if inspect.isfunction(obj) and obj.__module__ == reference.__name__
               and not name.startswith("_")]
-    assert public == list(contract.FUNCTIONS)
+    assert public == list(contract.FUNCTIONS + capstone.NEW_FUNCTIONS)
 
 
 SIGNATURES = {
@@ -129,10 +129,14 @@ SIGNATURES = {
     "finetune_memory_gb": "(n_frozen, n_trainable, frozen_bits=16, bytes_per_trainable=12)",
     "shipping_gates": "(metrics, max_loss_increase=0.02, min_coverage=0.999, max_task_drop=1.0)",
     "calibration_coverage": "(activations, clip)",
+    "quantize_tensor": "(w, bits=8, granularity='tensor', group_size=128)",
+    "weight_stats": "(w)",
+    "cosine_similarity": "(a, b)",
+    "nearest_neighbours": "(embeddings)",
 }
 
 
-@pytest.mark.parametrize("name", contract.FUNCTIONS)
+@pytest.mark.parametrize("name", contract.FUNCTIONS + capstone.NEW_FUNCTIONS)
 def test_signature_and_docstring_follow_the_spec(name):
     fn = getattr(reference, name)
     sig = inspect.signature(fn)
@@ -1039,3 +1043,53 @@ def test_error_message_shows_the_bad_value():
     row_sum = r"^p must sum to 1 along axis -1 \(within 1e-6\), got a sum of 0\.4"
     with pytest.raises(ValueError, match=row_sum):
         entropy([[0.5, 0.5], [0.2, 0.2]])
+
+
+# --------------------------------------------------------------------------- capstone
+
+
+def test_quantize_tensor_by_hand():
+    w = [[0.7, -3.5], [1.2, 0.25]]
+    # per tensor: scale 3.5 / 7 = 0.5; 0.7 -> 1.4 -> 1; 1.2 -> 2.4 -> 2; 0.25 -> 0.5, a tie -> 0
+    assert reference.quantize_tensor(w, 4).tolist() == [[0.5, -3.5], [1.0, 0.0]]
+    channel = reference.quantize_tensor(w, 4, "channel")
+    assert channel[0].tolist() == [0.5, -3.5] and np.allclose(channel[1], [1.2, 1.2 / 7], rtol=1e-15)
+    # two groups; the second has max 0.875, scale 0.125: 0.3125 / 0.125 = 2.5, a tie -> 2
+    grouped = reference.quantize_tensor([[0.7, -3.5, 0.3125, 0.875]], 4, "group", 2)
+    assert grouped.tolist() == [[0.5, -3.5, 0.25, 0.875]]
+    assert reference.quantize_tensor(np.zeros((2, 4)), 4, "group", 2).tolist() == [[0.0] * 4] * 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8),
+                  elements=st.floats(-100, 100)), st.integers(2, 8))
+def test_quantize_tensor_properties(w, bits):
+    qmax = 2 ** (bits - 1) - 1
+    per_row = reference.quantize_tensor(w, bits, "channel")
+    # one group spanning the row is per-channel; the error is at most half a step of the row's scale
+    assert np.array_equal(reference.quantize_tensor(w, bits, "group", w.shape[1]), per_row)
+    steps = np.where(np.abs(w).max(axis=1, keepdims=True) > 0, np.abs(w).max(axis=1, keepdims=True) / qmax, 1.0)
+    assert np.all(np.abs(per_row - w) <= steps / 2 * (1 + 1e-12))
+    assert np.all(np.abs(np.rint(per_row / steps)) <= qmax)
+    # per tensor with a single row is per-channel
+    assert np.array_equal(reference.quantize_tensor(w[:1], bits), reference.quantize_tensor(w[:1], bits, "channel"))
+
+
+def test_weight_stats_against_plain_python():
+    values = [0.3, -1.2, 4.0, 0.0, 0.7, -0.1]
+    mean = sum(values) / len(values)
+    m2 = sum((v - mean) ** 2 for v in values) / len(values)
+    m4 = sum((v - mean) ** 4 for v in values) / len(values)
+    got = reference.weight_stats(values)
+    assert got == pytest.approx({"max_abs": 4.0, "std": math.sqrt(m2), "kurtosis": m4 / m2**2 - 3}, rel=1e-12)
+    gaussian = reference.weight_stats(np.random.default_rng(0).normal(size=200_000))
+    assert abs(gaussian["kurtosis"]) < 0.05
+
+
+def test_cosine_and_nearest_neighbours_by_hand():
+    assert reference.cosine_similarity([3.0, 4.0], [4.0, 3.0]) == pytest.approx(24 / 25, rel=1e-15)
+    assert reference.cosine_similarity([[1.0, 0.0], [1.0, 1.0]], [[0.0, 2.0], [2.0, 2.0]]).tolist() == \
+        pytest.approx([0.0, 1.0], abs=1e-15)
+    # lengths do not matter; the lowest index wins a tie; never a row itself
+    assert reference.nearest_neighbours([[1.0, 0.0], [10.0, 0.1], [0.1, 1.0], [0.0, 5.0]]).tolist() == [1, 0, 3, 2]
+    assert reference.nearest_neighbours([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]).tolist() == [1, 2, 1]

@@ -47,7 +47,8 @@ def test_the_student_wheel_holds_the_student_package_only(tmp_path):
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     files = sorted(n for n in names if ".dist-info/" not in n)
-    expected = sorted(["grader/__init__.py"] + [f"grader/student/{p.name}" for p in (ROOT / "grader" / "student").glob("*.py")])
+    expected = sorted(["grader/__init__.py"] + [f"grader/student/{p.name}" for p in (ROOT / "grader" / "student").glob("*.py")]
+                      + [f"grader/student/data/{p.name}" for p in (ROOT / "grader" / "student" / "data").glob("*.txt")])
     assert files == expected
     required = re.findall(r"^Requires-Dist: ([A-Za-z0-9_.-]+)", metadata, re.M)
     assert {"nbgrader", "jupyterlab", "numpy", "matplotlib", "seaborn"} <= {r.lower() for r in required}
@@ -95,3 +96,16 @@ def test_make_lab_runs_where_the_answers_cannot_be_imported(venv, tmp_path):
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()).is_relative_to(venv.resolve())
+
+
+@pytest.mark.slow
+def test_the_student_environment_runs_the_capstones_model_and_data(venv, tmp_path):
+    """The capstone's helpers, its model (installed --no-deps, checksum checked) and scikit-learn's digits."""
+    code = ("from grader.student import digits, minilm\n"
+            "e = minilm.encode(minilm.sentences()[:2])\n"
+            "print(round(float(e[0] @ e[1]), 2), digits.load_split()[0].shape[1])\n"
+            "import importlib.util; print(importlib.util.find_spec('torch') is None)")
+    proc = subprocess.run([str(student_env.venv_python(venv)), "-I", "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["0.76", "64", "True"]  # the pair's cosine; 8x8 pixels; no PyTorch

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from grader.course import checks, reference
-from grader.course.contract import FUNCTIONS
+from grader.course.capstone import ALL_FUNCTIONS as FUNCTIONS  # the exercises' and the capstone's new ones
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent / "wrong_implementations"
 
@@ -92,7 +92,7 @@ def load_bank(folder: Path = DEFAULT_FOLDER) -> list[WrongImplementation]:
 def _conform(expected: Any, got: Any) -> Any:
     """``got`` with the container and types the reference returns, so only the formula is wrong."""
     if isinstance(expected, dict):
-        return {key: bool(got[key]) for key in expected}
+        return {key: _conform(value, got[key]) for key, value in expected.items()}
     if isinstance(expected, tuple):
         return tuple(type(e)(g) for e, g in zip(expected, got, strict=True))
     if isinstance(expected, bool):

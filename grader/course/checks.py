@@ -866,13 +866,144 @@ _CALIBRATION_COVERAGE = _Spec(
 )
 
 
+
+# --------------------------------------------------------------------------- capstone: formulas and specs
+
+
+def _quantize_tensor_variant(w, bits=8, granularity="tensor", group_size=128, *, levels=None, rounding=np.rint,
+                             columns=False, strided=False, one_scale=False, codes=False):
+    """quantize_tensor with one thing done differently (the misconceptions below)."""
+    w = _floats(w)
+    if columns and granularity == "channel":  # "per-channel" over the columns: the transpose, per row
+        return _quantize_tensor_variant(w.T, bits, granularity, group_size, rounding=rounding).T
+    rows, cols = w.shape
+    qmax = 2 ** (bits - 1) - 1
+    if one_scale or granularity == "tensor":
+        units = w.reshape(1, 1, rows * cols)
+    elif granularity == "channel":
+        units = w.reshape(rows, 1, cols)
+    elif strided:
+        units = w.reshape(rows, group_size, cols // group_size).transpose(0, 2, 1)
+    else:
+        units = w.reshape(rows, cols // group_size, group_size)
+    max_abs = np.abs(units).max(axis=-1, keepdims=True)
+    scale = np.where(max_abs > 0, max_abs / (levels(bits) if levels else qmax), 1.0)
+    q = np.clip(rounding(units / scale), -(levels(bits) if levels else qmax), qmax)
+    out = q if codes else scale * q
+    if units.shape[1] > 1 and strided:
+        out = out.transpose(0, 2, 1)
+    return out.reshape(rows, cols)
+
+
+def _central(w, k):
+    w = _floats(w)
+    return float(np.mean((w - w.mean()) ** k))
+
+
+def _unit(v):
+    v = _floats(v)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _neighbours_variant(embeddings, *, keep_self=False, last_on_ties=False, euclidean=False, least=False):
+    e = _floats(embeddings)
+    if euclidean:
+        score = -np.linalg.norm(e[:, None, :] - e[None, :, :], axis=-1)
+    else:
+        score = _unit(e) @ _unit(e).T
+    if least:
+        score = -score
+    if not keep_self:
+        np.fill_diagonal(score, -np.inf)
+    if last_on_ties:
+        return (score.shape[1] - 1 - np.argmax(score[:, ::-1], axis=1)).astype(np.int64)
+    return np.argmax(score, axis=1).astype(np.int64)
+
+
+_QUANTIZE_TENSOR = _Spec(
+    "quantize_tensor",
+    "quantize_tensor = s * clip(rint(w / s), -qmax, qmax), qmax = 2^(bits-1) - 1, with one scale "
+    "s = max|w| / qmax (1.0 where max|w| is 0) per tensor, per row (\"channel\": rows are output channels) or "
+    "per run of group_size consecutive weights within a row (\"group\"), a float64 array of w's shape.",
+    {
+        "the full range: scale max|w| / 2^(bits-1) with codes down to -2^(bits-1); the symmetric scale is "
+        "max|w| / (2^(bits-1) - 1), the restricted range":
+            partial(_quantize_tensor_variant, levels=lambda bits: 2 ** (bits - 1)),
+        "per-channel scales over the columns (a max along axis 0): rows are the output channels, one scale "
+        "per row (a max along axis 1)":
+            partial(_quantize_tensor_variant, columns=True),
+        "strided groups (reshape(rows, group_size, -1)): a group is group_size consecutive weights of a row, "
+        "reshape(rows, -1, group_size)":
+            partial(_quantize_tensor_variant, strided=True),
+        "one scale for the whole tensor whatever the granularity: \"channel\" and \"group\" give each row or "
+        "group its own scale":
+            partial(_quantize_tensor_variant, one_scale=True),
+        "floor instead of round: round to the nearest level with np.rint":
+            partial(_quantize_tensor_variant, rounding=np.floor),
+        "rounding half away from zero (np.round(x + 0.5) or math-style rounding): np.rint rounds half to even":
+            partial(_quantize_tensor_variant, rounding=_half_away_from_zero),
+        "the integer codes instead of the dequantized weights: multiply the codes by the scale":
+            partial(_quantize_tensor_variant, codes=True),
+    },
+)
+
+_WEIGHT_STATS = _Spec(
+    "weight_stats",
+    "weight_stats = {\"max_abs\": max|w|, \"std\": sqrt(m2), \"kurtosis\": m4 / m2^2 - 3} with central "
+    "moments m_k = mean((w - mean w)^k) (population, ddof=0; the excess kurtosis, 0 for a Gaussian), Python "
+    "floats.",
+    {
+        "Pearson's kurtosis m4 / m2^2 without the - 3: the excess kurtosis of a Gaussian is 0":
+            lambda w: {**reference.weight_stats(w), "kurtosis": _central(w, 4) / _central(w, 2) ** 2},
+        "the sample standard deviation (ddof=1): the statistics use population moments, np.std(w)":
+            lambda w: {**reference.weight_stats(w), "std": float(np.std(_floats(w), ddof=1))},
+        "the largest weight instead of the largest absolute weight: max_abs is max(abs(w))":
+            lambda w: {**reference.weight_stats(w), "max_abs": float(np.max(_floats(w)))},
+        "raw moments mean(w^4) / mean(w^2)^2 - 3, not centred on the mean":
+            lambda w: {**reference.weight_stats(w),
+                       "kurtosis": float(np.mean(_floats(w) ** 4) / np.mean(_floats(w) ** 2) ** 2 - 3)},
+    },
+    strict=True,
+)
+
+_COSINE_SIMILARITY = _Spec(
+    "cosine_similarity",
+    "cosine_similarity = sum(a_i * b_i) / (|a_i| |b_i|) for each row i (a Python float for two vectors).",
+    {
+        "the dot product without dividing by the norms: divide by |a_i| |b_i|":
+            lambda a, b: np.sum(_floats(a) * _floats(b), axis=-1),
+        "one cosine of the flattened arrays instead of one per row":
+            lambda a, b: float(np.sum(_unit(_floats(a).ravel()) * _unit(_floats(b).ravel()))),
+        "the cosine distance 1 - cos instead of the similarity":
+            lambda a, b: 1 - np.sum(_unit(a) * _unit(b), axis=-1),
+    },
+    strict=True,
+)
+
+_NEAREST_NEIGHBOURS = _Spec(
+    "nearest_neighbours",
+    "nearest_neighbours[i] = argmax over j != i of the cosine similarity of rows i and j, the lowest j on "
+    "ties, an int64 array.",
+    {
+        "each row its own nearest neighbour: exclude j = i (its cosine with itself is 1)":
+            partial(_neighbours_variant, keep_self=True),
+        "the last index on ties: the lowest index wins, as np.argmax returns the first":
+            partial(_neighbours_variant, last_on_ties=True),
+        "the Euclidean nearest neighbour: cosine similarity ignores the vectors' lengths":
+            partial(_neighbours_variant, euclidean=True),
+        "the least similar row (argmin instead of argmax)":
+            partial(_neighbours_variant, least=True),
+    },
+)
+
+
 # What the checks know of each graded function, by name: the bank of wrong implementations builds one
 # wrong implementation from each misconception formula here (grader.course.bank.generated).
 SPECS: dict[str, _Spec] = {spec.name: spec for spec in (
     _QUANTIZE, _DEQUANTIZE, _QRANGE, _SYMMETRIC_SCALE, _AFFINE_PARAMS, _MEMORY_GB, _EFFECTIVE_BITS,
     _QUANTIZATION_MSE, _SQNR_DB, _BEST_CLIP, _CLIP_MSE, _SOFTMAX, _ENTROPY, _KL_DIVERGENCE, _KD_LOSS,
     _COMBINED_LOSS, _DISTILLATION_LOSS, _ADAM_STATE_GB, _FINETUNE_MEMORY_GB, _SHIPPING_GATES,
-    _CALIBRATION_COVERAGE,
+    _CALIBRATION_COVERAGE, _QUANTIZE_TENSOR, _WEIGHT_STATS, _COSINE_SIMILARITY, _NEAREST_NEIGHBOURS,
 )}
 
 
@@ -912,6 +1043,11 @@ _VALID: dict[str, Callable[[np.random.Generator], tuple[tuple, dict]]] = {
     "finetune_memory_gb": lambda r: ((float(r.integers(10**8, 10**11)), float(r.integers(10**5, 10**8))), {}),
     "shipping_gates": lambda r: ((_metrics(calibration_coverage=float(r.choice([0.9995, 0.99]))),), {}),
     "calibration_coverage": lambda r: ((r.standard_t(3, size=20), float(r.uniform(0.5, 3.0))), {}),
+    "quantize_tensor": lambda r: ((r.normal(size=(3, 8)),), {"bits": int(r.choice([3, 4, 8])),
+                                  "granularity": str(r.choice(["tensor", "channel", "group"])), "group_size": 4}),
+    "weight_stats": lambda r: ((r.standard_t(4, size=30),), {}),
+    "cosine_similarity": lambda r: ((r.normal(size=(3, 5)), r.normal(size=(3, 5))), {}),
+    "nearest_neighbours": lambda r: ((r.normal(size=(5, 4)),), {}),
 }
 
 
@@ -1689,3 +1825,162 @@ def calibration_coverage_rejects_bad_input(calibration_coverage):
     for clip in (-1.0, math.nan, math.inf):
         _rejects(_CALIBRATION_COVERAGE, calibration_coverage, "clip", "clip must be non-negative and finite",
                  ([0.5, -2.0], clip))
+
+
+# --------------------------------------------------------------------------- capstone: quantizing a real model
+
+
+def _outlier_matrix(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """Gaussian weights whose rows differ in scale, with a few outliers: where granularity matters."""
+    w = rng.normal(size=(rows, cols)) * rng.uniform(0.05, 1.0, size=(rows, 1))
+    w.flat[rng.choice(w.size, size=max(1, w.size // 50), replace=False)] *= 12.0
+    return w
+
+
+def quantize_tensor_per_tensor(quantize_tensor):
+    """One scale for the whole matrix, max|w| / (2^(bits-1) - 1): seeded matrices at 8, 4, 3 and 2 bits."""
+    rng = _rng(1101)
+    for (rows, cols), bits in [((4, 8), 8), ((6, 16), 4), ((3, 5), 3), ((8, 8), 2)]:
+        w = _outlier_matrix(rng, rows, cols)
+        _agree(_QUANTIZE_TENSOR, quantize_tensor, (w,), {"bits": bits})
+    _agree(_QUANTIZE_TENSOR, quantize_tensor, ([[0.7, -3.5], [1.2, 0.25]],), {"bits": 4, "granularity": "tensor"})
+
+
+def quantize_tensor_per_channel(quantize_tensor):
+    """\"channel\": one scale per row (output channel); rows of very different sizes keep their precision."""
+    rng = _rng(1102)
+    for (rows, cols), bits in [((4, 8), 8), ((6, 16), 4), ((5, 3), 3), ((1, 7), 4)]:
+        w = _outlier_matrix(rng, rows, cols)
+        _agree(_QUANTIZE_TENSOR, quantize_tensor, (w,), {"bits": bits, "granularity": "channel"})
+    _agree(_QUANTIZE_TENSOR, quantize_tensor, ([[0.7, -3.5, 0.1], [1.2, 0.25, -0.6]],),
+           {"bits": 4, "granularity": "channel"})
+
+
+def quantize_tensor_group_wise(quantize_tensor):
+    """\"group\": one scale per group_size consecutive weights of a row; group_size = in_features is per-channel."""
+    rng = _rng(1103)
+    for (rows, cols), bits, size in [((4, 8), 4, 4), ((3, 12), 4, 3), ((2, 16), 8, 8), ((5, 6), 3, 6), ((2, 4), 4, 1)]:
+        w = _outlier_matrix(rng, rows, cols)
+        _agree(_QUANTIZE_TENSOR, quantize_tensor, (w,), {"bits": bits, "granularity": "group", "group_size": size})
+    _agree(_QUANTIZE_TENSOR, quantize_tensor, ([[0.7, -3.5, 0.1, 0.2], [1.2, 0.25, -0.6, 0.05]],),
+           {"bits": 4, "granularity": "group", "group_size": 2})
+
+
+def quantize_tensor_ties_and_zeros(quantize_tensor):
+    """Exact .5 ties round half to even; an all-zero row or group (scale 1.0) stays 0, without a warning."""
+    # max |w| 3.5 at 4 bits: scale 0.5, so w / scale hits exact ties 0.5, 1.5, 2.5, -2.5
+    ties = np.array([[0.25, 0.75, 1.25, -1.25, 3.5, 0.0]])
+    for granularity in ("tensor", "channel"):
+        _no_warning(_agree(_QUANTIZE_TENSOR, quantize_tensor, (ties,), {"bits": 4, "granularity": granularity}),
+                    "Ties are exact here.")
+    zeros = np.array([[0.0, 0.0, 0.0, 0.0], [0.5, -1.0, 0.0, 0.25]])
+    for granularity, size in (("channel", 4), ("group", 2), ("tensor", 4)):
+        result = _agree(_QUANTIZE_TENSOR, quantize_tensor, (zeros,),
+                        {"bits": 4, "granularity": granularity, "group_size": size}, note=" [an all-zero row]")
+        _no_warning(result, "An all-zero row or group has scale 1.0: there is no 0 / 0.")
+    _no_warning(_agree(_QUANTIZE_TENSOR, quantize_tensor, (np.zeros((2, 3)),), {"bits": 8}),
+                "An all-zero tensor has scale 1.0.")
+
+
+def quantize_tensor_rejects_bad_input(quantize_tensor):
+    """1-D, empty or non-finite w, bad bits, an unknown granularity, a group_size that does not divide in_features."""
+    _accepts_good_input(quantize_tensor, "quantize_tensor", 2101)
+    w = [[0.5, -1.0, 0.25, 2.0], [0.1, 0.2, -0.3, 0.4]]
+    for bad in ([0.5, -1.0], [[]], [[0.5, math.nan]], [[[0.5]]]):
+        _rejects(_QUANTIZE_TENSOR, quantize_tensor, "w", "w must be a finite, non-empty 2-D matrix", (bad,))
+    for bits in (1, 17, 4.5):
+        _rejects(_QUANTIZE_TENSOR, quantize_tensor, "bits", "bits must be an integer in [2, 16]", (w,), {"bits": bits})
+    for granularity in ("row", "per_channel", None):
+        _rejects(_QUANTIZE_TENSOR, quantize_tensor, "granularity", "granularity is tensor, channel or group", (w,),
+                 {"granularity": granularity})
+    for size in (3, 0, -2, 2.5):
+        _rejects(_QUANTIZE_TENSOR, quantize_tensor, "group_size",
+                 "group_size must be a positive integer dividing in_features (4)", (w,),
+                 {"granularity": "group", "group_size": size})
+
+
+def weight_stats_excess_kurtosis(weight_stats):
+    """Excess kurtosis m4 / m2^2 - 3 on central moments: -2 for two values, large for a rare outlier."""
+    _agree(_WEIGHT_STATS, weight_stats, ([1.0, -1.0, 1.0, -1.0],))
+    _agree(_WEIGHT_STATS, weight_stats, ([2.0, 4.0, 2.0, 4.0, 2.0, 4.0],), note=" [mean 3, not 0]")
+    _agree(_WEIGHT_STATS, weight_stats, (np.r_[np.full(99, 0.01), 5.0],), note=" [one outlier]")
+
+
+def weight_stats_matches_reference(weight_stats):
+    """Seeded Gaussian and heavy-tailed tensors, 1-D and 2-D: exactly the keys max_abs, std, kurtosis."""
+    rng = _rng(1104)
+    for w in (rng.normal(size=200), rng.standard_t(3, size=(20, 10)), rng.laplace(size=50) - 2.0,
+              _outlier_matrix(rng, 8, 16)):
+        _agree(_WEIGHT_STATS, weight_stats, (w,))
+    _agree(_WEIGHT_STATS, weight_stats, ([0.0, 1.0, -1.0, 4.0],))
+
+
+def weight_stats_rejects_bad_input(weight_stats):
+    """Empty, non-finite or constant w (kurtosis undefined) raise ValueError."""
+    _accepts_good_input(weight_stats, "weight_stats", 2102)
+    for bad, why in (([], "w must be non-empty"), ([0.5, math.inf], "w must be finite"),
+                     ([1.0, 1.0, 1.0], "a constant w has no kurtosis (zero variance)"),
+                     (np.zeros((2, 3)), "an all-zero w has no kurtosis")):
+        _rejects(_WEIGHT_STATS, weight_stats, "w", why, (bad,))
+
+
+def cosine_similarity_rowwise(cosine_similarity):
+    """2-D inputs give one cosine per row; rows of different lengths; two vectors give a Python float."""
+    a = np.array([[1.0, 0.0], [3.0, 4.0], [1.0, 1.0]])
+    b = np.array([[2.0, 0.0], [4.0, 3.0], [-1.0, -1.0]])
+    _agree(_COSINE_SIMILARITY, cosine_similarity, (a, b))
+    _agree(_COSINE_SIMILARITY, cosine_similarity, ([3.0, 4.0], [4.0, 3.0]))
+    _agree(_COSINE_SIMILARITY, cosine_similarity, (np.array([[0.5, 2.0, -1.0]]), np.array([[1.0, 4.0, -2.0]])))
+
+
+def cosine_similarity_matches_reference(cosine_similarity):
+    """Seeded embeddings and their noisy copies, as the capstone compares fp32 and quantized embeddings."""
+    rng = _rng(1105)
+    for n, d in ((4, 8), (1, 16), (10, 3)):
+        a = rng.normal(size=(n, d)) * rng.uniform(0.1, 5.0, size=(n, 1))
+        _agree(_COSINE_SIMILARITY, cosine_similarity, (a, a + rng.normal(scale=0.3, size=(n, d))))
+    v = rng.normal(size=6)
+    _agree(_COSINE_SIMILARITY, cosine_similarity, (v, 2.5 * v))
+
+
+def cosine_similarity_rejects_bad_input(cosine_similarity):
+    """Shapes that differ, a zero vector, non-finite values raise ValueError."""
+    _accepts_good_input(cosine_similarity, "cosine_similarity", 2103)
+    _rejects(_COSINE_SIMILARITY, cosine_similarity, ("a", "b"), "a and b must have the same shape",
+             ([[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]))
+    _rejects(_COSINE_SIMILARITY, cosine_similarity, ("a", "b"), "a zero vector has no cosine",
+             ([[1.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]))
+    _rejects(_COSINE_SIMILARITY, cosine_similarity, ("a", "b"), "a and b must be finite",
+             ([1.0, math.nan], [1.0, 1.0]))
+
+
+def nearest_neighbours_excludes_self(nearest_neighbours):
+    """Row i's neighbour is another row, never i itself (whose cosine with itself is 1)."""
+    _agree(_NEAREST_NEIGHBOURS, nearest_neighbours, ([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]],))
+    _agree(_NEAREST_NEIGHBOURS, nearest_neighbours, ([[1.0, 2.0], [-1.0, 0.5]],))
+    _agree(_NEAREST_NEIGHBOURS, nearest_neighbours, ([[1.0, 0.2, 0.1], [0.3, 1.0, 0.0], [0.0, 0.4, 1.0]],))
+
+
+def nearest_neighbours_first_on_ties(nearest_neighbours):
+    """Equal similarities: the lowest index wins (np.argmax)."""
+    # axis-aligned vectors: cosines are exactly 0, 1 or -1 whatever the order of the arithmetic
+    _agree(_NEAREST_NEIGHBOURS, nearest_neighbours, ([[2.0, 0.0], [0.0, 3.0], [0.0, -1.0], [5.0, 0.0]],))
+    _agree(_NEAREST_NEIGHBOURS, nearest_neighbours, ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],))
+
+
+def nearest_neighbours_matches_reference(nearest_neighbours):
+    """Seeded embeddings of different lengths (cosine, not Euclidean distance), 2 to 30 rows."""
+    rng = _rng(1106)
+    for n, d in ((2, 3), (6, 4), (30, 8)):
+        e = rng.normal(size=(n, d)) * rng.uniform(0.1, 10.0, size=(n, 1))
+        _agree(_NEAREST_NEIGHBOURS, nearest_neighbours, (e,))
+    _agree(_NEAREST_NEIGHBOURS, nearest_neighbours, ([[1.0, 0.1], [10.0, 0.0], [0.1, 1.0], [0.0, 10.0]],))
+
+
+def nearest_neighbours_rejects_bad_input(nearest_neighbours):
+    """Fewer than 2 rows, a 1-D array, a zero row, non-finite values raise ValueError."""
+    _accepts_good_input(nearest_neighbours, "nearest_neighbours", 2104)
+    for bad, why in (([[1.0, 2.0]], "one row has no other row"), ([1.0, 2.0, 3.0], "embeddings must be 2-D"),
+                     ([[1.0, 0.0], [0.0, 0.0]], "a zero row has no cosine"),
+                     ([[1.0, math.nan], [0.0, 1.0]], "embeddings must be finite")):
+        _rejects(_NEAREST_NEIGHBOURS, nearest_neighbours, "embeddings", why, (bad,))

@@ -180,9 +180,14 @@ TOTAL_POINTS: int = sum(ex.points for ex in EXERCISES)
 SECTIONS: dict[str, tuple[str, ...]] = {f"ex{ex.number}": tuple(t.grade_id for t in ex.tests) for ex in EXERCISES}
 
 
-def exercise_of(name: str) -> Exercise:
-    """The exercise a function name or grade_id belongs to."""
-    for ex in EXERCISES:
+def find(exercises: tuple[Exercise, ...], name: str, where: str) -> Exercise:
+    """The first of ``exercises`` that has the function or test grade_id ``name``."""
+    for ex in exercises:
         if name in ex.functions or any(t.grade_id == name for t in ex.tests):
             return ex
-    raise KeyError(f"{name!r} is neither a graded function nor a test grade_id of this course")
+    raise KeyError(f"{name!r} is neither a graded function nor a test grade_id of {where}")
+
+
+def exercise_of(name: str) -> Exercise:
+    """The exercise a function name or grade_id belongs to."""
+    return find(EXERCISES, name, "the exercises")

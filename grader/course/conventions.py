@@ -1,4 +1,4 @@
-"""Every convention the exercises state as graded, and the test cells that grade it.
+"""Every convention the exercises and the capstone state as graded, and the test cells that grade it.
 
 Each exercise's "Conventions that are graded" list in the source notebook is generated from this
 table (``python -m grader.publish.source sync``; ``check`` fails on drift), so what the notebook
@@ -229,5 +229,63 @@ CONVENTIONS: dict[int, tuple[Convention, ...]] = {
            "calibration_coverage_matches_reference"),
         _c("Empty activations, a negative or non-finite clip raise `ValueError`.",
            "calibration_coverage_rejects_bad_input"),
+    ),
+}
+
+
+# The capstone (grader.course.capstone), by part.
+CAPSTONE_CONVENTIONS: dict[int, tuple[Convention, ...]] = {
+    1: (
+        _c("Each function is the one you wrote in the exercises, with the same name, signature and conventions; "
+           "each is graded again by one hidden check of its exercise (the table below names it). Paste any "
+           "helper of yours that they call into the helpers cell.",
+           "quantize_matches_reference", "dequantize_matches_reference", "symmetric_scale_per_channel",
+           "memory_gb_decimal_units", "effective_bits_matches_reference", "sqnr_db_matches_reference",
+           "clip_mse_matches_reference", "best_clip_matches_reference", "softmax_batches_and_axis",
+           "distillation_loss_matches_reference", "shipping_gates_thresholds"),
+    ),
+    2: (
+        _c("`quantize_tensor(w, bits, granularity, group_size)` returns the **dequantized** weights "
+           "$\\hat w = s\\,\\operatorname{clip}(\\operatorname{rint}(w/s), -q_{\\max}, q_{\\max})$ with "
+           "$q_{\\max} = 2^{b-1} - 1$ (the restricted range) and $s = \\max|w| / q_{\\max}$, as a float64 array "
+           "of the shape of `w`; rounding is half to even.",
+           "quantize_tensor_seed_example", "quantize_tensor_per_tensor", "quantize_tensor_ties_and_zeros"),
+        _c("`w` is a 2-D matrix `(out_features, in_features)`, as PyTorch and safetensors store linear layers. "
+           "`\"tensor\"`: one scale for the matrix; `\"channel\"`: one scale per **row** (output channel); "
+           "`\"group\"`: one scale per `group_size` **consecutive** weights of a row.",
+           "quantize_tensor_seed_example", "quantize_tensor_per_channel", "quantize_tensor_group_wise"),
+        _c("An all-zero tensor, row or group gets scale 1.0 (its weights stay 0), with no warning.",
+           "quantize_tensor_ties_and_zeros"),
+        _c("A `w` that is not a finite, non-empty 2-D array, `bits` not an integer in [2, 16], an unknown "
+           "`granularity`, or (for `\"group\"`) a `group_size` that is not a positive integer dividing "
+           "`in_features` raise `ValueError` naming the argument.",
+           "quantize_tensor_rejects_bad_input"),
+    ),
+    3: (
+        _c("`weight_stats(w)` returns a dict with exactly the keys `max_abs` ($\\max|w|$), `std` (the "
+           "**population** standard deviation, `np.std`, ddof 0) and `kurtosis`, Python floats.",
+           "weight_stats_seed_example", "weight_stats_matches_reference"),
+        _c("`kurtosis` is the **excess** kurtosis $m_4 / m_2^2 - 3$ with central moments "
+           "$m_k = \\operatorname{mean}((w - \\bar w)^k)$: 0 for a Gaussian, large when a few weights are outliers.",
+           "weight_stats_seed_example", "weight_stats_excess_kurtosis", "weight_stats_matches_reference"),
+        _c("Empty or non-finite `w`, and a constant `w` (zero variance: the kurtosis is undefined), raise "
+           "`ValueError` naming `w`.",
+           "weight_stats_rejects_bad_input"),
+    ),
+    4: (
+        _c("`cosine_similarity(a, b)` is $a_i \\cdot b_i / (\\lVert a_i\\rVert\\,\\lVert b_i\\rVert)$ **per "
+           "row** of two 2-D arrays of the same shape (a float64 array, one value per row), or a Python float for "
+           "two vectors.",
+           "cosine_similarity_seed_example", "cosine_similarity_rowwise", "cosine_similarity_matches_reference"),
+        _c("Shapes that differ, a zero vector and non-finite values raise `ValueError` naming `a` or `b`.",
+           "cosine_similarity_rejects_bad_input"),
+        _c("`nearest_neighbours(embeddings)` gives, for each row $i$, the index $j \\ne i$ of the row with the "
+           "highest cosine similarity (never $i$ itself; the **lowest** $j$ on ties, as `np.argmax`), as an "
+           "int64 array.",
+           "nearest_neighbours_seed_example", "nearest_neighbours_excludes_self", "nearest_neighbours_first_on_ties",
+           "nearest_neighbours_matches_reference"),
+        _c("`embeddings` must be 2-D with at least 2 rows, finite, with no zero row; otherwise `ValueError` "
+           "naming `embeddings`.",
+           "nearest_neighbours_rejects_bad_input"),
     ),
 }

@@ -1,4 +1,4 @@
-"""Reference implementations of the 21 graded functions, in exercise order.
+"""Reference implementations of the graded functions: the exercises' 21, in exercise order, then the capstone's 4.
 
 Each function has the name and signature of the student stub, states its
 formula in one line, and settles the conventions the course spec leaves open
@@ -791,3 +791,135 @@ def calibration_coverage(activations: ArrayLike, clip: float) -> float:
     _check(~np.isnan(a), "activations", "a number (not NaN)", a)
     clip = float(_non_negative(clip, "clip", scalar=True))
     return float(np.mean(np.abs(a) <= clip))
+
+
+# --------------------------------------------------------------------------- capstone: a real model
+
+GRANULARITIES = ("tensor", "channel", "group")
+
+
+def _weight_matrix(value: ArrayLike, name: str) -> np.ndarray:
+    """A finite, non-empty 2-D array: (out_features, in_features), one row per output channel."""
+    w = _finite(value, name)
+    if w.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D weight matrix (out_features, in_features), got shape {w.shape}")
+    _non_empty(w, name)
+    return w
+
+
+def quantize_tensor(w: ArrayLike, bits: int = 8, granularity: str = "tensor", group_size: int = 128) -> np.ndarray:
+    """Symmetric fake quantization of a weight matrix: w_hat = s * clip(rint(w / s), -qmax, qmax).
+
+    One scale s = symmetric_scale(max |w|, bits) per unit of ``granularity``: the whole
+    tensor ("tensor"), each row, i.e. each output channel ("channel"), or each run of
+    ``group_size`` consecutive weights within a row ("group"; in_features must be a
+    multiple of group_size).  qmax = 2^(bits-1) - 1 (the restricted range), rounding
+    is half to even, and an all-zero unit gets scale 1.0 (its weights stay 0).
+
+    Args:
+        w: weight matrix of shape (out_features, in_features), finite, non-empty.
+        bits: bit width, an integer in [2, 16].
+        granularity: "tensor", "channel" or "group".
+        group_size: weights per group, a positive integer dividing in_features; read
+            only when granularity is "group".
+
+    Returns:
+        float64 array of the shape of w: the dequantized weights.
+
+    Raises:
+        ValueError: w not a finite non-empty 2-D array, bad bits, an unknown
+            granularity, or (for "group") a group_size that is not a positive
+            integer dividing in_features.
+    """
+    w = _weight_matrix(w, "w")
+    qmax = qrange(bits)[1]
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {', '.join(map(repr, GRANULARITIES))}, got {granularity!r}")
+    rows, cols = w.shape
+    if granularity == "group":
+        size = _as_int(group_size, "group_size", 1, cols)
+        if cols % size:
+            raise ValueError(f"group_size must divide in_features {cols}, got {size}")
+        units = w.reshape(rows, cols // size, size)
+    elif granularity == "channel":
+        units = w.reshape(rows, 1, cols)
+    else:
+        units = w.reshape(1, 1, rows * cols)
+    scale = symmetric_scale(np.abs(units).max(axis=-1, keepdims=True), bits)
+    return (scale * np.clip(np.rint(units / scale), -qmax, qmax)).reshape(rows, cols)
+
+
+def weight_stats(w: ArrayLike) -> dict[str, float]:
+    """Outlier statistics of a tensor: max |w|, the standard deviation and the excess kurtosis.
+
+    std is the population standard deviation (np.std, ddof=0).  kurtosis is the
+    excess kurtosis m4 / m2^2 - 3 with central moments m_k = mean((w - mean w)^k):
+    0 for a Gaussian, large when a few weights are far out in the tails.
+
+    Args:
+        w: any shape, finite, non-empty, not constant.
+
+    Returns:
+        {"max_abs": float, "std": float, "kurtosis": float}, Python floats.
+
+    Raises:
+        ValueError: empty or non-finite w, or a constant w (kurtosis undefined).
+    """
+    w = _finite(w, "w")
+    _non_empty(w, "w")
+    centred = w - w.mean()
+    m2 = float(np.mean(centred**2))
+    if m2 == 0:
+        raise ValueError("w must not be constant: its kurtosis is undefined (zero variance)")
+    return {"max_abs": float(np.max(np.abs(w))), "std": float(np.sqrt(m2)),
+            "kurtosis": float(np.mean(centred**4)) / m2**2 - 3.0}
+
+
+def _unit_rows(value: ArrayLike, name: str) -> np.ndarray:
+    """Rows of a finite 1-D or 2-D array scaled to unit length; ValueError on a zero row."""
+    v = _finite(value, name)
+    if v.ndim not in (1, 2) or v.shape[-1] == 0:
+        raise ValueError(f"{name} must be a non-empty vector or a 2-D array of row vectors, got shape {v.shape}")
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError(f"{name} must have no zero vector: the cosine of a zero vector is undefined")
+    return v / norms
+
+
+def cosine_similarity(a: ArrayLike, b: ArrayLike) -> float | np.ndarray:
+    """Row-wise cosine similarity a_i . b_i / (|a_i| |b_i|).
+
+    Args:
+        a, b: two vectors, or two 2-D arrays of row vectors, of the same shape; finite,
+            no zero vector.
+
+    Returns:
+        A Python float for two vectors, a float64 array with one value per row otherwise.
+
+    Raises:
+        ValueError: shapes that differ, non-finite values, a zero vector.
+    """
+    a_arr, b_arr = _finite(a, "a"), _finite(b, "b")
+    _same_shape(a_arr, b_arr, "a", "b")
+    return _float_or_array(np.sum(_unit_rows(a_arr, "a") * _unit_rows(b_arr, "b"), axis=-1))
+
+
+def nearest_neighbours(embeddings: ArrayLike) -> np.ndarray:
+    """For each row i, the index j != i of the most cosine-similar other row; the lowest j on ties.
+
+    Args:
+        embeddings: 2-D array (n, d) with n >= 2 rows, finite, no zero row.
+
+    Returns:
+        int64 array of shape (n,).
+
+    Raises:
+        ValueError: not 2-D, fewer than 2 rows, non-finite values, a zero row.
+    """
+    e = _finite(embeddings, "embeddings")
+    if e.ndim != 2 or e.shape[0] < 2:
+        raise ValueError(f"embeddings must be a 2-D array of at least 2 rows, got shape {e.shape}")
+    unit = _unit_rows(e, "embeddings")
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    return np.argmax(similarity, axis=1).astype(np.int64)

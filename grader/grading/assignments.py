@@ -74,6 +74,11 @@ def db_url(config: Config, root: Path) -> str:
     return str(given) if given else f"sqlite:///{(root / 'gradebook.db').resolve()}"
 
 
+def work_dir(root: Path, assignment_id: str) -> Path:
+    """Where a grading run of ``assignment_id`` stages, records and reports: ``build/grading/<assignment>/``."""
+    return root / "build" / "grading" / assignment_id
+
+
 def is_sqlite(url: str) -> bool:
     """Whether the gradebook is a file (one writer at a time) rather than a database server."""
     return url.startswith("sqlite:")

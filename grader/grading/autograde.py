@@ -5,7 +5,7 @@
 
 1. Back up ``gradebook.db`` (``backups/``).
 2. Sanitize every ``submitted/<student>/<assignment>/`` folder
-   (``grader.grading.sanitize``) into ``build/grading/staged/``, the notebook and
+   (``grader.grading.sanitize``) into ``build/grading/<assignment>/staged/``, the notebook and
    its checked ``timestamp.txt`` (so nbgrader records the submission time and
    ``AssignLatePenalties`` can apply); the submitted folders are only read, and
    no symbolic link in them is followed: a student or assignment folder that is
@@ -17,7 +17,7 @@
    worker process, each under a wall-clock limit.  A worker first executes:
    nbgrader's sanitizing preprocessors, then ``grader.grading.trusted.TrustedExecute``
    in a sandboxed kernel, which writes the executed outputs to
-   ``build/grading/executed/``.  Then it records: nbgrader's own Autograde
+   ``build/grading/<assignment>/executed/``.  Then it records: nbgrader's own Autograde
    converter replays those outputs (no kernel) and writes the gradebook and
    ``autograded/``, holding a lock on the gradebook, so gradebook writes are
    serial and the grades are those of a serial run.  A worker that crashes or
@@ -25,12 +25,12 @@
    submission, with the reason; the others go on.  With ``--scheduler`` the
    submissions are graded the same way by the workers of a Dask cluster
    (``grader.grading.distributed``).  Each result goes to
-   ``build/grading/results/<student>.json``; ``--resume`` skips the submissions
+   ``build/grading/<assignment>/results/<student>.json``; ``--resume`` skips the submissions
    already graded (interrupted runs).  The gradebook is nbgrader's ``db_url``:
    SQLite by default (writes serialized by a lock file), or PostgreSQL.
 4. Print a summary: graded, failed with reason, late, flagged for review,
-   refused; write ``build/grading/summary.json``, ``build/grading/integrity.md``
-   and one nbgrader log per student in ``build/grading/logs/``.  Whatever
+   refused; write ``build/grading/<assignment>/summary.json``, ``integrity.md``
+   and one nbgrader log per student in its ``logs/``.  Whatever
    students control (ids, file names, reasons quoting them) is printed escaped
    (``grader.grading.sanitize.printable``).  The exit status is 1 when a submission
    that was graded is missing from the gradebook; refused folders are reported (REFUSED lines,
@@ -62,7 +62,7 @@ import nbformat
 from tqdm import tqdm
 
 from grader.grading import assignments, distributed, integrity
-from grader.grading.assignments import Assignment
+from grader.grading.assignments import Assignment, work_dir
 from grader.grading.distributed import ClusterError
 from grader.grading.sanitize import TIMESTAMP, printable, student_id_problem
 
@@ -210,7 +210,7 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
     """Worker: nbgrader's Autograde converter for one student, replaying its executed record.
 
     It writes ``autograded/<student>/`` and the gradebook, as ``nbgrader autograde
-    --create --force`` does for that student; its log goes to build/grading/logs/.  Returns the
+    --create --force`` does for that student; its log goes to build/grading/<assignment>/logs/.  Returns the
     seconds it took, and of those, waiting for the gradebook lock and holding it (the serial part).
     """
     from nbgrader.converters import NbGraderException
@@ -230,7 +230,7 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
     writers = (SaveAutoGrades, AssignLatePenalties)
     config.Autograde.autograde_preprocessors = [_locked(cls) if cls in writers else cls
                                                 for cls in config.Autograde.autograde_preprocessors]
-    logs = root / "build" / "grading" / "logs"
+    logs = work_dir(root, assignment.id) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logging.getLogger(f"nbgrader.autograde.{student}")
     log.propagate = False
@@ -556,13 +556,21 @@ def write_summary(path: Path, report: dict, keep_others: bool) -> None:
         partial.replace(path)
 
 
-def discover(submitted: Path) -> list[str]:
+def discover(submitted: Path, assignment_id: str | None = None) -> list[str]:
     """The names in submitted/ that are folders or symbolic links (to anything: a link is refused
-    when graded, never followed, never dropped silently); plain files are not submissions."""
+    when graded, never followed, never dropped silently); plain files are not submissions.
+
+    With ``assignment_id``, a student folder holding nothing of that name has not handed it in (a
+    student of the class who skipped it, or has not reached it yet): it is left out, not graded as
+    the untouched release. Anything there by that name, a folder or not, is a submission."""
     if not submitted.is_dir():
         return []
     with os.scandir(submitted) as entries:
-        return sorted(e.name for e in entries if e.is_symlink() or e.is_dir(follow_symlinks=False))
+        found = sorted(e.name for e in entries if e.is_symlink() or e.is_dir(follow_symlinks=False))
+    if assignment_id is None:
+        return found
+    return [name for name in found
+            if (submitted / name).is_symlink() or os.path.lexists(submitted / name / assignment_id)]
 
 
 @dataclass
@@ -650,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(grader/grading/distributed.py says what the workers need)")
     parser.add_argument("--resume", action="store_true",
                         help="grade only the submissions not graded yet: skip those the gradebook holds and "
-                        "build/grading/results/ records for the same notebook (after an interrupted run)")
+                        "build/grading/<assignment>/results/ records for the same notebook (after an interrupted run)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a worker process
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -672,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     problem = gradebook_problem(root, assignment)
     if problem:
         parser.error(problem)
-    candidates = list(dict.fromkeys(args.student)) or discover(submitted)
+    candidates = list(dict.fromkeys(args.student)) or discover(submitted, assignment.id)
     refused = {s: student_id_problem(s) for s in candidates if student_id_problem(s)}
     students = [s for s in candidates if s not in refused]
     if not candidates:
@@ -699,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"grading on the Dask cluster at {args.scheduler} ({count} workers)")
 
-    work = root / "build" / "grading"
+    work = work_dir(root, assignment.id)
     staged_dir, replay_dir = work / "staged", work / "executed"
     if args.student:  # other runs may be grading other students beside this one (a batch system's fan-out)
         for student in students:

@@ -2,7 +2,7 @@
 
     python -m grader.grading.autograde --scheduler tcp://HOST:PORT
 
-The driver sanitizes and stages every submission (``build/grading/staged/``) as for a local run,
+The driver sanitizes and stages every submission (``build/grading/<assignment>/staged/``) as for a local run,
 then gives the scheduler one task per submission.  A task runs ``grade_task`` on a Dask worker: the
 staged notebook is executed and recorded through a ``Slot`` of that worker (a sandboxed, trusted
 grading process, kept for the next task), under the same wall-clock limit.  The workers therefore

@@ -158,6 +158,8 @@ def replay_record(nb) -> dict:
 VERDICT = "verdict"  # the cell metadata key of a test cell's verdict
 # Seconds of one execution, by phase (TrustedExecute.phases); kernel_calls are part of test_cells.
 PHASES = ("kernel_start_stop", "student_cells", "test_cells", "kernel_calls")
+# Beside them in TrustedExecute.phases, when the sandbox had a cgroup: its peak memory, all processes.
+MEMORY_PEAK = "memory_peak_mb"
 VERDICT_MESSAGE_CHARS = 1000
 
 
@@ -206,6 +208,18 @@ class TrustedExecute(Execute):
             from grader.grading.sandbox import SandboxKernelManager
 
             self.kernel_manager_class = SandboxKernelManager
+
+    async def _async_cleanup_kernel(self) -> None:
+        """nbclient's, then the sandbox's peak memory (its cgroup's, read as the kernel was torn down)."""
+        km = self.km
+        try:
+            await super()._async_cleanup_kernel()
+        finally:
+            peak = (getattr(km, "cgroup_usage", None) or {}).get("memory_peak")
+            if peak is not None:
+                self.phases[MEMORY_PEAK] = round(peak / 2**20, 1)
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)  # what nbclient's (sync) setup_kernel calls
 
     # ------------------------------------------------------------------ setup
 

@@ -1,6 +1,7 @@
-"""Benchmark: grader.grading.autograde against stock serial ``nbgrader autograde``.
+"""Benchmarks: grader.grading.autograde against stock serial ``nbgrader autograde``; the capstone.
 
     python -m grader.publish.bench [--students 40] [--workers N] [--keep DIR]
+    python -m grader.publish.bench capstone [--keep DIR]
 
 Builds a synthetic class (correct, partial, wrong and broken submissions)
 in a temporary course, grades it twice in the same run, and prints
@@ -8,6 +9,10 @@ submissions per minute, median wall time per submission, peak memory (RSS
 of the largest process) and the throughput ratio.  Stock nbgrader runs with
 nbgrader's own Execute and no sandbox; grader.grading.autograde with the course's
 configuration (trusted grading, sandbox, one worker per core by default).
+
+``capstone`` measures what the capstone notebook states: its execution top to bottom in a fresh
+kernel (wall time, peak memory, the slowest cells), and the grading of one submission of it in the
+sandbox (wall time by phase, peak memory, against the sandbox's limits).
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from pathlib import Path
 
 import nbformat
 
+from grader.course import capstone
 from grader.course.bank import load_bank
 from grader.course.contract import ASSIGNMENT, EXERCISES, FUNCTIONS, NOTEBOOK
+from grader.grading.assignments import work_dir
 from grader.grading.autograde import scores_from_gradebook
+from grader.grading.trusted import MEMORY_PEAK
 from grader.publish.sample_class import (
     BROKEN_RAISES,
     BROKEN_SYNTAX,
@@ -51,7 +59,7 @@ c.Execute.timeout = 60
 def synthetic_class(n: int, seed: int = 0) -> list[Student]:
     """n students: 25% correct, 25% partial, the rest mostly wrong, about 1 in 8 broken."""
     rng = random.Random(seed)
-    bank = load_bank()
+    bank = [w for w in load_bank() if w.function in FUNCTIONS]  # the exercises' entries
     everything = set(FUNCTIONS)
     cls = []
     for i in range(n):
@@ -125,9 +133,10 @@ def run_stock(course: Path) -> dict:
 
 
 def run_ours(course: Path, workers: int) -> dict:
-    wall, rss, status, cpu = timed([sys.executable, "-m", "grader.grading.autograde", "--workers", str(workers)],
+    wall, rss, status, cpu = timed([sys.executable, "-m", "grader.grading.autograde", "--assignment", ASSIGNMENT,
+                                    "--workers", str(workers)],
                                    course)
-    summary = json.loads((course / "build" / "grading" / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((work_dir(course, ASSIGNMENT) / "summary.json").read_text(encoding="utf-8"))
     return {"wall": wall, "rss": rss, "status": status, "per": [v["seconds"] for v in summary.values()],
             "cpu": cpu, "phases": [v.get("phases", {}) for v in summary.values()],
             "scores": scores_from_gradebook(course, ASSIGNMENT)}
@@ -161,14 +170,83 @@ def phase_table(phases: list[dict], seconds: list[float]) -> list[str]:
     return lines
 
 
+def _cell_seconds(nb: nbformat.NotebookNode) -> list[tuple[float, str]]:
+    """(seconds, first line) of each executed code cell, from nbclient's timing metadata."""
+    from datetime import datetime
+
+    found = []
+    for cell in nb.cells:
+        timing = cell.metadata.get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            label = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.source.strip().splitlines()[0][:50]
+            found.append(((end - start).total_seconds(), label))
+    return found
+
+
+def bench_capstone(base: Path) -> int:
+    """Execute the capstone in a fresh kernel, then grade its perfect submission in the sandbox."""
+    from grader.grading.sandbox import SandboxKernelManager
+
+    print(f"capstone: {os.cpu_count()} cores", flush=True)
+    source = ROOT / "source" / capstone.ASSIGNMENT / capstone.NOTEBOOK
+    executed = base / "executed.ipynb"
+    print("executing the capstone (reference solutions) in a fresh kernel ...", flush=True)
+    wall, rss, status, cpu = timed([str(Path(sys.executable).parent / "jupyter"), "nbconvert", "--to", "notebook",
+                                    "--execute", "--output", str(executed), str(source)], base)
+    if status != 0:
+        print("error: the capstone did not execute (run it in JupyterLab to see the failing cell)", file=sys.stderr)
+        return 1
+    cells = sorted(_cell_seconds(nbformat.read(executed, as_version=4)), reverse=True)
+    print(f"  fresh kernel, top to bottom: {wall:.1f} s wall, {cpu:.1f} CPU s, peak RSS {rss:.0f} MB "
+          "(the largest process: the kernel)")
+    for seconds, label in cells[:5]:
+        print(f"    {seconds:6.2f} s  {label}")
+
+    print("grading one capstone submission (perfect) in the sandbox ...", flush=True)
+    course = base / "course"
+    course.mkdir()
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, course / name)
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    for cmd in (["nbgrader", "generate_assignment", capstone.ASSIGNMENT, "--force"],
+                ["grader.publish.sample_class", "--assignment", capstone.ASSIGNMENT]):
+        subprocess.run([sys.executable, "-m", *cmd], cwd=course, env=_env(), check=True, capture_output=True)
+    wall, rss, status, cpu = timed([sys.executable, "-m", "grader.grading.autograde", "--assignment",
+                                    capstone.ASSIGNMENT, "--student", "perfect", "--workers", "1"], course)
+    summary = json.loads((work_dir(course, capstone.ASSIGNMENT) / "summary.json").read_text(encoding="utf-8"))
+    perfect = summary.get("perfect", {})
+    print(f"  {SandboxKernelManager().describe()}")
+    peak = perfect.get("phases", {}).get(MEMORY_PEAK)
+    print(f"  one submission: {wall:.1f} s wall (the driver included), {perfect.get('seconds', float('nan')):.1f} s "
+          f"in its grading process, score {perfect.get('score')} / {capstone.TOTAL_POINTS}")
+    print(f"  peak memory: the sandbox (kernel and its processes, its cgroup's count) "
+          f"{'unknown (no cgroup)' if peak is None else f'{peak:.0f} MB'}; the driver and grading process "
+          f"{rss:.0f} MB")
+    for key, label in PHASES.items():
+        if key in perfect.get("phases", {}):
+            print(f"    {label:40} {perfect['phases'][key]:7.2f} s")
+    return 0 if status == 0 and perfect.get("status") in ("graded", None) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.publish.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="?", choices=("autograde", "capstone"), default="autograde",
+                        help="what to measure (default: %(default)s)")
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, help="build the courses here and keep them (default: a temp dir)")
     args = parser.parse_args(argv)
     base = args.keep or Path(tempfile.mkdtemp(prefix="grading-bench-"))
+    if args.what == "capstone":
+        base.mkdir(parents=True, exist_ok=True)
+        try:
+            return bench_capstone(base)
+        finally:
+            if not args.keep:
+                shutil.rmtree(base, ignore_errors=True)
     students = synthetic_class(args.students)
     kinds = {k: sum(s.student_id.endswith(k) for s in students) for k in ("correct", "partial", "wrong", "broken")}
     print(f"class: {len(students)} submissions ({', '.join(f'{v} {k}' for k, v in kinds.items())}); "

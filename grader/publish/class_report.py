@@ -9,7 +9,7 @@ Reads what grading left behind and re-runs nothing:
                                      each test cell's verdict (cell.metadata["verdict"]: kind,
                                      misconceptions, message); a notebook graded before verdicts
                                      were recorded still counts, its misconceptions are unknown
-    build/grading/summary.json       integrity flags, sanitizer repairs, grading failures, refused folders
+    build/grading/<assignment>/summary.json  integrity flags, sanitizer repairs, grading failures, refused folders
 
 and writes one self-contained HTML file for the instructor: score distributions (overall and per
 exercise), a table of every test cell (pass rate, point-biserial, upper-lower 27%, flags; the math is
@@ -196,7 +196,7 @@ def load(root: Path, assignment: Assignment) -> ClassData:
     test_items = list(assignment.points)
     top = np.array([max_score.get(g, assignment.points[g]) for g in test_items], dtype=float)
     return ClassData(assignment, test_items, top, submissions,
-                     read_summary(root / "build" / "grading" / "summary.json"))
+                     read_summary(assignments.work_dir(root, assignment.id) / "summary.json"))
 
 
 # ------------------------------------------------------------------ what the class got wrong
@@ -519,7 +519,7 @@ def section_integrity(data: ClassData) -> str:
             ["student", "late penalty"], [[student_link(s.student_id), f"{s.late_penalty:g}"] for s in late],
             numeric=(1,)))
     if data.summary is None:
-        out.append("<p>build/grading/summary.json not found: integrity flags and sanitizer repairs are unknown "
+        out.append("<p>build/grading/<assignment>/summary.json not found: integrity flags and sanitizer repairs are unknown "
                    "(written by <code>make autograde</code>).</p>")
         return "".join(out) + "</section>"
     summary = data.summary
@@ -618,7 +618,7 @@ def render(data: ClassData, stats: list[ItemStats], thresholds: Thresholds) -> s
         f"<title>{esc(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
         '<nav class="toc">' + "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in toc) + "</nav>\n<main>\n"
         f"<h1>{esc(title)}</h1>\n<p class=\"note\">Class report built {stamp} from gradebook.db, autograded/ and "
-        "build/grading/summary.json. It names students and their grades: for instructors only.</p>\n"
+        "build/grading/<assignment>/summary.json. It names students and their grades: for instructors only.</p>\n"
         + section_scores(data) + "\n" + section_items(data, stats, thresholds) + "\n" + section_misconceptions(data)
         + "\n" + section_integrity(data) + "\n"
         + f'<section id="students"><h2>Students</h2><p>{index}</p>{students}</section>\n</main>\n</body>\n</html>\n'

@@ -2,8 +2,9 @@
 
     python -m grader.publish.lab [--workdir build/lab] [--fresh] [JUPYTER LAB OPTIONS ...]
 
-Copies release/<assignment>/exercises.ipynb into a working folder (once: work done
-there is kept; --fresh starts again from the release) and starts JupyterLab in it:
+Copies release/<assignment>/exercises.ipynb, and the capstone's release/capstone/capstone.ipynb beside
+it, into a working folder (once: work done there is kept; --fresh starts again from the releases) and
+starts JupyterLab in it on the exercises:
 
 - JupyterLab and its kernel run in the student environment (``grader.publish.student_env``,
   build/student-venv): the student wheel's ``grader.student`` imports there, while the reference
@@ -28,11 +29,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from grader.course import capstone
 from grader.course.contract import ASSIGNMENT, NOTEBOOK
 from grader.publish.site import kernel_env
 from grader.publish.student_env import DEFAULT_VENV, venv_python
 
 RELEASE = Path("release") / ASSIGNMENT / NOTEBOOK
+CAPSTONE_RELEASE = Path("release") / capstone.ASSIGNMENT / capstone.NOTEBOOK  # copied beside it
 
 # The student side of nbgrader: only Validate.
 DISABLED_LAB_PLUGINS = (
@@ -68,7 +71,7 @@ def prepare(workdir: Path, release: Path, fresh: bool = False) -> Path:
     if not release.exists():
         raise FileNotFoundError(f"{release} not found: run 'make release' first")
     workdir.mkdir(parents=True, exist_ok=True)
-    notebook = workdir / NOTEBOOK
+    notebook = workdir / release.name
     if fresh or not notebook.exists():
         shutil.copyfile(release, notebook)
     write_config(workdir / ".jupyter")
@@ -104,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     try:
         notebook = prepare(args.workdir, args.release, args.fresh)
+        if CAPSTONE_RELEASE.exists():  # the second assignment, in the same folder (its file browser shows it)
+            prepare(args.workdir, CAPSTONE_RELEASE, args.fresh)
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ Pages written to the output folder:
     lesson.html       notebooks/quantization_and_distillation.ipynb, executed, with its figures
     exercises.html    the student release as students receive it (not executed)
     instructor.html   the source notebook with solutions, hidden tests removed, executed
+    capstone.html     the capstone's source notebook, hidden tests removed, executed, with its figures
     mathjax/          MathJax 3 (TeX in, SVG out), copied from the django-static-mathjax package
     class-report.html with --class-report: the class report (make report), linked from index.html
 
@@ -38,6 +39,7 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbgrader.preprocessors import ClearHiddenTests
 
+from grader.course import capstone
 from grader.course.contract import ASSIGNMENT, EXERCISES, FUNCTIONS, NOTEBOOK, TOTAL_POINTS
 
 TITLE = "Quantization and Distillation"
@@ -66,6 +68,10 @@ PAGES: tuple[Page, ...] = (
          "write, with visible checks under each. Open it in JupyterLab (make lab) to work on it."),
     Page("instructor.html", "Instructor solutions", f"source/{ASSIGNMENT}/{NOTEBOOK}", True, True,
          "The exercises with their reference solutions, executed. Hidden tests are left out."),
+    Page("capstone.html", "Capstone", f"source/{capstone.ASSIGNMENT}/{capstone.NOTEBOOK}", True, True,
+         f"The second assignment, executed with the reference solutions: {len(capstone.NEW_FUNCTIONS)} new "
+         "functions quantize all-MiniLM-L6-v2 (outliers, SQNR per layer and format, clipping, embeddings, "
+         "retrieval, memory, shipping gates) and distil a digits classifier. Hidden tests are left out."),
 )
 
 # nbconvert's lab template with the network taken out (MathJax 3 from the site,

