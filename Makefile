@@ -83,16 +83,22 @@ bench-capstone: $(STAMP)  ## Time and memory of the capstone: a fresh-kernel exe
 feedback: $(STAMP)  ## Write HTML feedback per student into feedback/ (nbgrader generate_feedback; log in build/logs/)
 	@set -e; for a in $(ASSIGNMENTS); do $(QUIETLY) generate_feedback $$a --force; done
 
-grades: $(STAMP)  ## Export grades.csv, grades_by_exercise.csv, grades_capstone_by_part.csv and, with $(ROSTER), canvas/moodle/grades_lms.csv; print the tables
+grades: $(STAMP)  ## Export grades.csv, grades_by_exercise.csv, grades_capstone_by_part.csv and, with $(ROSTER), canvas/moodle/grades_lms*.csv; print the tables
 	$(NBGRADER) export --to grades.csv --log-level=WARN
 	@if [ -f "$(ROSTER)" ]; then \
-	  set -e; for pair in Canvas:canvas Moodle:moodle ExerciseCsv:grades_lms; do \
+	  set -e; for pair in Canvas:canvas Moodle:moodle; do \
 	    plugin=grader.publish.lms.$${pair%%:*}ExportPlugin; file=$${pair##*:}.csv; \
 	    echo "$(NBGRADER) export --exporter $$plugin --to $$file --LmsExportPlugin.roster=$(ROSTER)"; \
 	    $(NBGRADER) export --exporter $$plugin --to $$file --LmsExportPlugin.roster=$(ROSTER) --log-level=WARN; \
 	  done; \
+	  for pair in $(ASSIGNMENT):grades_lms $(CAPSTONE):grades_lms_capstone; do \
+	    assignment=$${pair%%:*}; file=$${pair##*:}.csv; plugin=grader.publish.lms.ExerciseCsvExportPlugin; \
+	    echo "$(NBGRADER) export --exporter $$plugin --assignment=$$assignment --to $$file --LmsExportPlugin.roster=$(ROSTER)"; \
+	    $(NBGRADER) export --exporter $$plugin --assignment=$$assignment --to $$file \
+	      --LmsExportPlugin.roster=$(ROSTER) --log-level=ERROR; \
+	  done; \
 	else \
-	  echo "no roster ($(ROSTER)): canvas.csv, moodle.csv, grades_lms.csv not written (README: Grades an LMS imports)"; \
+	  echo "no roster ($(ROSTER)): canvas.csv, moodle.csv, grades_lms*.csv not written (README: Grades an LMS imports)"; \
 	fi
 	$(PYTHON) -m grader.publish.report --assignment $(ASSIGNMENT) --csv grades_by_exercise.csv
 	$(PYTHON) -m grader.publish.report --assignment $(CAPSTONE) --csv grades_capstone_by_part.csv
@@ -148,5 +154,5 @@ check-release: release  ## Fail when release/ differs from what source/ generate
 clean:  ## Remove generated grading state (gradebook, submissions, autograded, feedback, grade CSVs)
 	-@$(PYTHON) -m grader.publish.services dask stop 2>/dev/null
 	-@$(PYTHON) -m grader.publish.services postgres stop 2>/dev/null
-	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv grades_capstone_by_part.csv canvas.csv moodle.csv grades_lms.csv site build dist
+	rm -rf gradebook.db submitted feedback grades.csv grades_by_exercise.csv grades_capstone_by_part.csv canvas.csv moodle.csv grades_lms.csv grades_lms_capstone.csv site build dist
 	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             write_rows(fh, list(rows[0]) if rows else ["student_id"], rows)  # cells a spreadsheet shows literally
     print(table(rows, assignment))
     if args.csv:
-        print(f"\n{len(rows)} students; per-exercise breakdown written to {args.csv}")
+        print(f"\n{len(rows)} students; the breakdown by section ({len(assignment.sections)} columns) is in {args.csv}")
     return 0
 
 
