@@ -1062,14 +1062,14 @@ def test_quantize_tensor_by_hand():
 
 @settings(max_examples=60, deadline=None)
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8),
-                  elements=st.floats(-100, 100)), st.integers(2, 8))
+                  elements=st.floats(-100, 100, allow_subnormal=False)), st.integers(2, 8))
 def test_quantize_tensor_properties(w, bits):
     qmax = 2 ** (bits - 1) - 1
     per_row = reference.quantize_tensor(w, bits, "channel")
     # one group spanning the row is per-channel; the error is at most half a step of the row's scale
     assert np.array_equal(reference.quantize_tensor(w, bits, "group", w.shape[1]), per_row)
     steps = np.where(np.abs(w).max(axis=1, keepdims=True) > 0, np.abs(w).max(axis=1, keepdims=True) / qmax, 1.0)
-    assert np.all(np.abs(per_row - w) <= steps / 2 * (1 + 1e-12))
+    assert np.all(np.abs(per_row - w) <= steps / 2 * (1 + 1e-12) + 1e-300)
     assert np.all(np.abs(np.rint(per_row / steps)) <= qmax)
     # per tensor with a single row is per-channel
     assert np.array_equal(reference.quantize_tensor(w[:1], bits), reference.quantize_tensor(w[:1], bits, "channel"))
