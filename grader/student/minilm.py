@@ -39,7 +39,6 @@ import numpy as np
 __all__ = [
     "SHA256",
     "encode",
-    "erf",
     "gelu",
     "linear_layers",
     "load_weights",
@@ -185,47 +184,10 @@ def tokenize(sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 # ---------------------------------------------------------------- the encoder
 
 
-ERF_WIDTH = 1 / 16  # erf is a polynomial of degree 6 on each interval of this width ...
-ERF_TOP = 6.0  # ... up to 6; beyond, erf is 1 in float64
-
-
-@functools.lru_cache(maxsize=1)
-def _erf_table(degree: int = 6) -> np.ndarray:
-    """Coefficients of erf on each interval [k*w, (k+1)*w) of [0, ERF_TOP), w = ERF_WIDTH, as a power
-    series in a local variable t in [-1, 1]: row j holds the coefficients of t**j, column k the
-    interval.  They are the Chebyshev interpolants of math.erf, within 2e-14 of it.  The last column,
-    for ERF_TOP and beyond, is erf = 1."""
-    from numpy.polynomial import chebyshev
-
-    columns = []
-    for k in range(round(ERF_TOP / ERF_WIDTH)):
-        def erf_on_interval(t, lo=k * ERF_WIDTH):
-            return np.array([math.erf(lo + (u + 1) * ERF_WIDTH / 2) for u in np.atleast_1d(t)])
-        power = chebyshev.cheb2poly(chebyshev.chebinterpolate(erf_on_interval, degree))
-        columns.append(np.pad(power, (0, degree + 1 - len(power))))  # cheb2poly drops zero top terms
-    columns.append(np.r_[1.0, np.zeros(degree)])
-    return np.ascontiguousarray(np.array(columns).T)
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """The error function, elementwise, within 2e-14 of math.erf (NumPy has none, and math.erf,
-    called once per number, would take longer than the rest of the encoder)."""
-    table = _erf_table()
-    a = np.minimum(np.abs(x), ERF_TOP)
-    nan = np.isnan(a)
-    a[nan] = 0.0
-    k = (a * (1 / ERF_WIDTH)).astype(np.intp)
-    t = (a - k * ERF_WIDTH) * (2 / ERF_WIDTH) - 1
-    y = np.take(table[-1], k)
-    for coefficients in table[-2::-1]:  # Horner's rule
-        y *= t
-        y += np.take(coefficients, k)
-    y[nan] = np.nan
-    return np.copysign(y, x, out=y)
-
-
 def gelu(x: np.ndarray) -> np.ndarray:
     """GELU as BERT's config names it ("gelu"): x * Phi(x) = x/2 * (1 + erf(x/sqrt 2)), not the tanh form."""
+    from scipy.special import erf
+
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
