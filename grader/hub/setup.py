@@ -1,0 +1,288 @@
+"""Set the class up on this machine (root): accounts, exchange, environments, course folder, sudo rule.
+
+Each step is idempotent: running it again keeps accounts, passwords, the instructor's course folder
+and what the students did, and brings the rest up to date.
+
+1. The proxy: npm's ``configurable-http-proxy`` into build/hub/proxy.
+2. Accounts (``grader.hub.accounts``): the instructor, and the students of the roster.
+3. The checkout holds the answer key (source/, grader/course/): it is made unreadable to everyone but
+   root and the instructor's group (``chmod 0750``, group of the instructor), since the instructor's
+   server runs in its .venv.
+4. The class's folder (``grader.hub.classroom``): the exchange, ``0777`` as nbgrader documents, plus
+   the sticky bit (no one removes another's folder); the student environment
+   (``grader.publish.student_env``: the student wheel, no answer key) with ``jupyterhub-singleuser``,
+   checked to hold no answers; the class's nbgrader configuration.
+5. The instructor's course folder, ``/home/<instructor>/<course id>`` (0700): the course's
+   ``nbgrader_config.py`` and ``source/``, copied once from the checkout; the students and the due
+   date in its gradebook, through nbgrader's own ``nbgrader db`` commands run as the instructor.
+6. ``/etc/sudoers.d/<course id>``: the instructor may run ``python -I -m grader.hub autograde`` (the
+   trusted, sandboxed autograder, which needs root) as root, and nothing else.
+"""
+
+from __future__ import annotations
+
+import grp
+import importlib.metadata
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from grader.hub import accounts
+from grader.hub.classroom import PROXY_VERSION, ClassError, Classroom
+from grader.publish import student_env
+
+SUDOERS_DIR = Path("/etc/sudoers.d")
+# Server extensions and JupyterLab plugins a student's server does without: the instructor's side of
+# nbgrader (formgrader, create assignment, course list), and JupyterLab's news (it would go online).
+STUDENT_DISABLED_LAB_PLUGINS = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+    "@jupyterlab/apputils-extension:announcements",
+)
+STUDENT_DISABLED_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+)
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise ClassError("the class needs root: local accounts, PAM login, each server as its user's uid "
+                         "(sudo make hub, or run as root)")
+
+
+def require_tools() -> None:
+    missing = [(tool, package) for tool, package in (("npm", "npm"), ("sudo", "sudo"), ("visudo", "sudo"),
+                                                     ("bwrap", "bubblewrap"), ("useradd", "passwd"),
+                                                     ("runuser", "util-linux"))
+               if shutil.which(tool) is None]
+    if missing:
+        packages = " ".join(sorted({p for _, p in missing}))
+        raise ClassError(f"missing {', '.join(t for t, _ in missing)}: apt-get install {packages}")
+
+
+def run_as(classroom: Classroom, user: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``argv`` as ``user`` (runuser), in the environment their server has."""
+    home = pwd.getpwnam(user).pw_dir
+    env = ["env", "-i", f"HOME={home}", f"USER={user}", f"LOGNAME={user}",
+           *(f"{k}={v}" for k, v in classroom.server_environment(user).items())]
+    done = subprocess.run(["runuser", "-u", user, "--", *env, *argv], cwd=cwd, capture_output=True, text=True)
+    if done.returncode:
+        raise ClassError(f"{' '.join(argv)} (as {user}) failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    return done
+
+
+# ------------------------------------------------------------------ 1. the proxy
+
+
+def proxy(classroom: Classroom) -> Path:
+    if not classroom.proxy.exists():
+        folder = classroom.proxy.parents[2]
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"installing configurable-http-proxy {PROXY_VERSION} (npm) into {folder}", flush=True)
+        done = subprocess.run(["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund",
+                               "--loglevel=error", f"configurable-http-proxy@{PROXY_VERSION}"],
+                              capture_output=True, text=True)
+        if done.returncode or not classroom.proxy.exists():
+            raise ClassError(f"npm install configurable-http-proxy failed:\n{done.stderr[-2000:]}")
+    return classroom.proxy
+
+
+# ------------------------------------------------------------------ 3. the checkout
+
+
+def lock_checkout(classroom: Classroom) -> None:
+    """The checkout: root's and the instructor group's only (it holds source/ and grader/course/)."""
+    gid = grp.getgrnam(classroom.instructor).gr_gid
+    os.chown(classroom.checkout, -1, gid)
+    os.chmod(classroom.checkout, 0o750)
+
+
+# ------------------------------------------------------------------ 4. the class's folder
+
+
+def class_config(classroom: Classroom, percent_per_day: float, zero_after_days: int) -> str:
+    return textwrap.dedent(f'''\
+        """The class on JupyterHub: what every server of the class reads (written by python -m grader.hub setup).
+
+        On each server's JUPYTER_CONFIG_PATH, and on the trusted autograder's (python -m grader.hub autograde).
+        The course's own settings are in the instructor's course folder ({classroom.course}/nbgrader_config.py).
+        """
+
+        from nbgrader.auth import JupyterHubAuthPlugin
+
+        c = get_config()  # noqa: F821 -- injected by the config loader
+
+        c.CourseDirectory.course_id = {classroom.course_id!r}
+        # nbgrader's exchange, a shared folder: release, fetch, submit, collect, feedback.
+        c.Exchange.root = {str(classroom.exchange)!r}
+        # Who is in the course: JupyterHub's groups formgrade-{classroom.course_id} (instructors) and
+        # nbgrader-{classroom.course_id} (students), read through the hub's API with each server's token.
+        c.Authenticator.plugin_class = JupyterHubAuthPlugin
+
+        # The late policy (grader/grading/late.py), applied by nbgrader's AssignLatePenalties at autograde.
+        c.AssignLatePenalties.plugin_class = "grader.grading.late.PercentPerDayLate"
+        c.PercentPerDayLate.percent_per_day = {percent_per_day!r}
+        c.PercentPerDayLate.zero_after_days = {zero_after_days!r}
+        ''')
+
+
+def class_folder(classroom: Classroom, percent_per_day: float, zero_after_days: int) -> None:
+    classroom.root.mkdir(parents=True, exist_ok=True)
+    os.chmod(classroom.root, 0o755)
+    classroom.exchange.mkdir(exist_ok=True)
+    os.chown(classroom.exchange, 0, 0)
+    os.chmod(classroom.exchange, 0o1777)
+    classroom.config_dir.mkdir(parents=True, exist_ok=True)
+    config = classroom.config_dir / "nbgrader_config.py"
+    config.write_text(class_config(classroom, percent_per_day, zero_after_days))
+    config.chmod(0o644)
+
+
+def student_environment(classroom: Classroom) -> Path:
+    """The student environment with jupyterhub-singleuser at the hub's version, checked to hold no answers."""
+    venv = classroom.student_venv
+    wheel = student_env.build_wheel(classroom.checkout / "dist")
+    print(f"student environment: {venv}", flush=True)
+    student_env.create(venv, wheel)
+    hub = importlib.metadata.version("jupyterhub")
+    probe = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import importlib.metadata as m; print(m.version('jupyterhub'))"],
+                           capture_output=True, text=True)
+    if probe.stdout.strip() != hub:
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", f"jupyterhub=={hub}"], check=True)
+    etc = venv / "etc" / "jupyter"
+    (etc / "labconfig").mkdir(parents=True, exist_ok=True)
+    (etc / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {plugin: True for plugin in STUDENT_DISABLED_LAB_PLUGINS}}, indent=2) + "\n")
+    (etc / "jupyter_server_config.d").mkdir(exist_ok=True)
+    # After nbgrader.json in the same folder (loaded in name order): the instructor's extensions off.
+    (etc / "jupyter_server_config.d" / "zz-student.json").write_text(json.dumps({
+        "ServerApp": {"jpserver_extensions": {ext: False for ext in STUDENT_DISABLED_SERVER_EXTENSIONS}},
+        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+                   "extension_manager": "readonly"},
+    }, indent=2) + "\n")
+    problems = student_env.check(venv)
+    if problems:
+        raise ClassError("the student environment holds answers: " + "; ".join(problems))
+    return venv
+
+
+# ------------------------------------------------------------------ 5. the course folder
+
+
+def course_folder(classroom: Classroom, students: list[accounts.Account], due: datetime | None) -> None:
+    """The course folder and its gradebook's students; the due date when given or when there is none."""
+    user = pwd.getpwnam(classroom.instructor)
+    course = classroom.course
+    created = not course.exists()
+    course.mkdir(mode=0o700, exist_ok=True)
+    if not (course / "nbgrader_config.py").exists():
+        shutil.copyfile(classroom.checkout / "nbgrader_config.py", course / "nbgrader_config.py")
+    source = course / "source" / classroom.assignment
+    if not source.exists():
+        shutil.copytree(classroom.checkout / "source" / classroom.assignment, source)
+    # The formgrader runs in the instructor's server (cwd: their home) and reads ~/.jupyter: the course's file.
+    jupyter = classroom.instructor_home / ".jupyter"
+    jupyter.mkdir(exist_ok=True)
+    (jupyter / "nbgrader_config.py").write_text(
+        "# The instructor's nbgrader configuration (python -m grader.hub setup): the course's own.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(course / 'nbgrader_config.py')!r})  # noqa: F821\n")
+    for path in (course, jupyter):
+        for folder, dirs, files in os.walk(path):
+            for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
+                os.lchown(name, user.pw_uid, user.pw_gid)
+    os.chmod(course, 0o700)
+    nbgrader = str(classroom.course_venv / "bin" / "nbgrader")
+    # The hub's groups come from jupyterhub_config.py (load_groups): the gradebook alone here, hub or no hub.
+    alone = "--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"
+    if created:
+        print(f"course folder: {course}", flush=True)
+    for student in students:
+        first, last = accounts.first_last(student.full_name)
+        run_as(classroom, classroom.instructor, [nbgrader, "db", "student", "add", student.name,
+                                                 f"--first-name={first}", f"--last-name={last}",
+                                                 f"--email={student.email}", alone, "--log-level=WARN"], cwd=course)
+    if due is not None or not has_due_date(classroom):
+        set_due(classroom, due or datetime.now(timezone.utc) + timedelta(days=7))
+
+
+def has_due_date(classroom: Classroom) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not (classroom.course / "gradebook.db").exists():
+        return False
+    with Gradebook(f"sqlite:///{classroom.course / 'gradebook.db'}") as gb:
+        try:
+            return gb.find_assignment(classroom.assignment).duedate is not None
+        except MissingEntry:
+            return False
+
+
+def set_due(classroom: Classroom, due: datetime) -> None:
+    """The assignment's due date in the gradebook (nbgrader db assignment add, as the instructor)."""
+    stamp = due.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    run_as(classroom, classroom.instructor, [str(classroom.course_venv / "bin" / "nbgrader"), "db", "assignment",
+                                             "add", classroom.assignment, f"--duedate={stamp}",
+                                             "--log-level=WARN"], cwd=classroom.course)
+
+
+# ------------------------------------------------------------------ 6. the sudo rule
+
+
+def autograde_command(classroom: Classroom) -> list[str]:
+    """The one command the instructor may run as root."""
+    return [str(classroom.course_venv / "bin" / "python"), "-I", "-m", "grader.hub", "autograde"]
+
+
+def sudo_rule(classroom: Classroom) -> Path:
+    rule = SUDOERS_DIR / classroom.course_id.replace(".", "-")
+    text = (f"# The class on JupyterHub (python -m grader.hub setup): {classroom.instructor} may run the trusted,\n"
+            "# sandboxed autograder as root (its sandbox needs root), and nothing else.\n"
+            f"{classroom.instructor} ALL=(root) NOPASSWD: {' '.join(autograde_command(classroom))}\n")
+    SUDOERS_DIR.mkdir(mode=0o750, exist_ok=True)
+    tmp = SUDOERS_DIR / f".{rule.name}.new"  # sudo skips names with a dot
+    tmp.write_text(text)
+    tmp.chmod(0o440)
+    check = subprocess.run(["visudo", "-c", "-q", "-f", str(tmp)], capture_output=True, text=True)
+    if check.returncode:
+        tmp.unlink()
+        raise ClassError(f"visudo rejects the autograde rule: {check.stdout}{check.stderr}")
+    tmp.replace(rule)
+    return rule
+
+
+# ------------------------------------------------------------------ all of it
+
+
+def setup(classroom: Classroom, roster: Path, due: datetime | None = None, percent_per_day: float = 10.0,
+          zero_after_days: int = 5) -> Classroom:
+    require_root()
+    require_tools()
+    students = accounts.read_roster(roster)
+    names = [s.name for s in students]
+    if classroom.instructor in names:
+        raise ClassError(f"{roster}: {classroom.instructor} is the instructor, not a student")
+    classroom.students = names
+    proxy(classroom)
+    accounts.ensure(classroom, [accounts.Account(classroom.instructor, "Instructor"), *students])
+    lock_checkout(classroom)
+    class_folder(classroom, percent_per_day, zero_after_days)
+    student_environment(classroom)
+    course_folder(classroom, students, due)
+    sudo_rule(classroom)
+    classroom.save()
+    return classroom
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run python -m grader.hub setup")
