@@ -127,6 +127,12 @@ def class_config(classroom: Classroom, percent_per_day: float, zero_after_days: 
         # nbgrader-{classroom.course_id} (students), read through the hub's API with each server's token.
         c.Authenticator.plugin_class = JupyterHubAuthPlugin
 
+        # Student code runs only in the root sandbox: grading started in the instructor's server (formgrader's
+        # autograde button, nbgrader autograde in a terminal) is refused with what to run instead.
+        c.SandboxKernelManager.minimum_isolation = "bubblewrap+uid"
+        c.SandboxKernelManager.isolation_hint = (
+            "Grade from a terminal with: python -m grader.hub autograde (the trusted autograder, as root via sudo)")
+
         # The late policy (grader/grading/late.py), applied by nbgrader's AssignLatePenalties at autograde.
         c.AssignLatePenalties.plugin_class = "grader.grading.late.PercentPerDayLate"
         c.PercentPerDayLate.percent_per_day = {percent_per_day!r}
