@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Float, Integer, validate
+from traitlets import Float, Integer, TraitError, validate
 
 DAY = 24 * 3600
 
@@ -35,13 +35,13 @@ class PercentPerDayLate(LateSubmissionPlugin):
     def _percent(self, proposal):
         value = proposal["value"]
         if not 0 <= value <= 100:
-            raise ValueError(f"percent_per_day must be between 0 and 100, got {value}")
+            raise TraitError(f"percent_per_day must be between 0 and 100, got {value}")
         return value
 
     @validate("zero_after_days")
     def _days(self, proposal):
         if proposal["value"] < 0:
-            raise ValueError(f"zero_after_days must be 0 or more, got {proposal['value']}")
+            raise TraitError(f"zero_after_days must be 0 or more, got {proposal['value']}")
         return proposal["value"]
 
     def days_late(self, total_seconds_late: float) -> int:

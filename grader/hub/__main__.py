@@ -54,9 +54,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--instructor", default=DEFAULT_INSTRUCTOR, help="the instructor's account (%(default)s)")
         p.add_argument("--root", type=Path, default=DEFAULT_ROOT,
                        help="the class's folder: exchange, student environment (default: %(default)s)")
-        p.add_argument("--port", type=int, default=None,
-                       help=f"the hub's port on 127.0.0.1 (default: {DEFAULT_PORT}, or the last one set up); "
-                       "the next two are its API and the proxy's")
+        p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help="the hub's port on 127.0.0.1 (default: %(default)s); the next two are its API's and "
+                       "the proxy's API's")
         p.add_argument("--due", type=when, default=None,
                        help="due date, ISO (default: a week from the first setup; later setups keep it)")
         p.add_argument("--percent-per-day", type=float, default=10.0,
@@ -73,12 +73,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def classroom_for(args) -> Classroom:
-    try:
-        previous = Classroom.load()
-    except ClassError:
-        previous = None
-    port = args.port or (previous.port if previous else DEFAULT_PORT)
-    return Classroom(root=args.root.resolve(), instructor=args.instructor, port=port)
+    return Classroom(root=args.root.resolve(), instructor=args.instructor, port=args.port)
 
 
 def reset(classroom: Classroom) -> None:
@@ -89,7 +84,8 @@ def reset(classroom: Classroom) -> None:
         shutil.rmtree(entry)
     for name in classroom.students:
         home = Path(pwd.getpwnam(name).pw_dir)
-        for path in (home / classroom.assignment, home / ".local" / "share" / "jupyter" / "nbgrader_cache"):
+        for path in (home / classroom.assignment, home / ".local" / "share" / "jupyter" / "nbgrader_cache",
+                     home / ".jupyter" / "lab" / "workspaces"):
             shutil.rmtree(path, ignore_errors=True)
     course = classroom.course
     for name in ("release", "submitted", "autograded", "feedback", "build", "backups"):

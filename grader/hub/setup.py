@@ -40,11 +40,12 @@ from grader.publish import student_env
 SUDOERS_DIR = Path("/etc/sudoers.d")
 # Server extensions and JupyterLab plugins a student's server does without: the instructor's side of
 # nbgrader (formgrader, create assignment, course list), and JupyterLab's news (it would go online).
+# page_config.json is not merged across folders: the student venv's replaces the class's.
 STUDENT_DISABLED_LAB_PLUGINS = (
     "@jupyter/nbgrader:formgrader",
     "@jupyter/nbgrader:create-assignment",
     "@jupyter/nbgrader:course-list",
-    "@jupyterlab/apputils-extension:announcements",
+    "@jupyterlab/apputils-extension:announcements",  # the class's labconfig says so too; a venv's wins
 )
 STUDENT_DISABLED_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
@@ -149,7 +150,19 @@ def class_folder(classroom: Classroom, percent_per_day: float, zero_after_days: 
     classroom.config_dir.mkdir(parents=True, exist_ok=True)
     config = classroom.config_dir / "nbgrader_config.py"
     config.write_text(class_config(classroom, percent_per_day, zero_after_days))
-    config.chmod(0o644)
+    # Every server of the class: JupyterLab's news feed, update check and PyPI extension manager off
+    # (they would go online, and the class's servers are the instructor's to change).
+    (classroom.config_dir / "labconfig").mkdir(exist_ok=True)
+    (classroom.config_dir / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}, indent=2) + "\n")
+    # A terminal's shell is not a login shell: Debian's /etc/profile would reset PATH, and the server's
+    # environment (its venv first: nbgrader, python -m grader.hub autograde) would be lost in it.
+    (classroom.config_dir / "jupyter_server_config.json").write_text(json.dumps(
+        {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+                    "extension_manager": "readonly"},
+         "ServerApp": {"terminado_settings": {"shell_command": ["/bin/bash", "-i"]}}}, indent=2) + "\n")
+    for path in classroom.config_dir.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def student_environment(classroom: Classroom) -> Path:
