@@ -22,6 +22,7 @@ and what the students did, and brings the rest up to date.
 from __future__ import annotations
 
 import grp
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -30,7 +31,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.hub import accounts
@@ -165,19 +166,29 @@ def class_folder(classroom: Classroom, percent_per_day: float, zero_after_days: 
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+def student_sources_digest(checkout: Path) -> str:
+    """A digest of what the student wheel is built from (grader/__init__.py, grader/student/, pyproject.toml)."""
+    digest = hashlib.sha256()
+    files = [checkout / "pyproject.toml", checkout / "grader" / "__init__.py",
+             *sorted((checkout / "grader" / "student").rglob("*.py"))]
+    for path in files:
+        digest.update(str(path.relative_to(checkout)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def student_environment(classroom: Classroom) -> Path:
     """The student environment with jupyterhub-singleuser at the hub's version, checked to hold no answers."""
     venv = classroom.student_venv
-    wheel = student_env.build_wheel(classroom.checkout / "dist")
-    print(f"student environment: {venv}", flush=True)
-    student_env.create(venv, wheel)
     hub = importlib.metadata.version("jupyterhub")
-    probe = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import importlib.metadata as m; print(m.version('jupyterhub'))"],
-                           capture_output=True, text=True)
-    if probe.stdout.strip() != hub:
+    stamp = venv / ".class-stamp"  # what it was made from: kept while that is unchanged
+    made_from = student_sources_digest(classroom.checkout) + f" jupyterhub=={hub}"
+    if not (stamp.exists() and stamp.read_text() == made_from and student_env.venv_python(venv).exists()):
+        wheel = student_env.build_wheel(classroom.checkout / "dist")
+        print(f"student environment: {venv}", flush=True)
+        student_env.create(venv, wheel)
         subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
                         "--disable-pip-version-check", f"jupyterhub=={hub}"], check=True)
+        stamp.write_text(made_from)
     etc = venv / "etc" / "jupyter"
     (etc / "labconfig").mkdir(parents=True, exist_ok=True)
     (etc / "labconfig" / "page_config.json").write_text(json.dumps(
@@ -199,7 +210,7 @@ def student_environment(classroom: Classroom) -> Path:
 
 
 def course_folder(classroom: Classroom, students: list[accounts.Account], due: datetime | None) -> None:
-    """The course folder and its gradebook's students; the due date when given or when there is none."""
+    """The course folder, and its gradebook's students and due date."""
     user = pwd.getpwnam(classroom.instructor)
     course = classroom.course
     created = not course.exists()
@@ -221,38 +232,42 @@ def course_folder(classroom: Classroom, students: list[accounts.Account], due: d
             for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
                 os.lchown(name, user.pw_uid, user.pw_gid)
     os.chmod(course, 0o700)
-    nbgrader = str(classroom.course_venv / "bin" / "nbgrader")
-    # The hub's groups come from jupyterhub_config.py (load_groups): the gradebook alone here, hub or no hub.
-    alone = "--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin"
+    gradebook(classroom, students, due)
     if created:
         print(f"course folder: {course}", flush=True)
+
+
+# As the instructor (the gradebook is theirs), in one process: nbgrader's Gradebook API, as `nbgrader db
+# student add` and `nbgrader db assignment add` use it, without the hub's groups (jupyterhub_config.py has them).
+GRADEBOOK = """
+import json, sys
+from datetime import datetime, timezone
+from nbgrader.api import Gradebook, MissingEntry
+db, assignment, students, due = json.loads(sys.argv[1])
+with Gradebook(db) as gb:
+    for student in students:
+        gb.update_or_create_student(student["id"], first_name=student["first_name"],
+                                    last_name=student["last_name"], email=student["email"])
+    try:
+        has_due = gb.find_assignment(assignment).duedate is not None
+    except MissingEntry:
+        has_due = False
+    if due or not has_due:
+        when = due or (datetime.now(timezone.utc) + timedelta(days=7)).strftime("%Y-%m-%d %H:%M:%S UTC")
+        gb.update_or_create_assignment(assignment, duedate=when)
+"""
+
+
+def gradebook(classroom: Classroom, students: list[accounts.Account], due: datetime | None) -> None:
+    """The roster's students in the gradebook; the due date when given, or a week from now when it has none."""
+    rows = []
     for student in students:
         first, last = accounts.first_last(student.full_name)
-        run_as(classroom, classroom.instructor, [nbgrader, "db", "student", "add", student.name,
-                                                 f"--first-name={first}", f"--last-name={last}",
-                                                 f"--email={student.email}", alone, "--log-level=WARN"], cwd=course)
-    if due is not None or not has_due_date(classroom):
-        set_due(classroom, due or datetime.now(timezone.utc) + timedelta(days=7))
-
-
-def has_due_date(classroom: Classroom) -> bool:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    if not (classroom.course / "gradebook.db").exists():
-        return False
-    with Gradebook(f"sqlite:///{classroom.course / 'gradebook.db'}") as gb:
-        try:
-            return gb.find_assignment(classroom.assignment).duedate is not None
-        except MissingEntry:
-            return False
-
-
-def set_due(classroom: Classroom, due: datetime) -> None:
-    """The assignment's due date in the gradebook (nbgrader db assignment add, as the instructor)."""
-    stamp = due.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    run_as(classroom, classroom.instructor, [str(classroom.course_venv / "bin" / "nbgrader"), "db", "assignment",
-                                             "add", classroom.assignment, f"--duedate={stamp}",
-                                             "--log-level=WARN"], cwd=classroom.course)
+        rows.append({"id": student.name, "first_name": first, "last_name": last, "email": student.email})
+    stamp = due.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if due else None
+    argument = json.dumps([f"sqlite:///{classroom.course / 'gradebook.db'}", classroom.assignment, rows, stamp])
+    run_as(classroom, classroom.instructor, [str(classroom.course_venv / "bin" / "python"), "-I", "-c", GRADEBOOK,
+                                             argument], cwd=classroom.course)
 
 
 # ------------------------------------------------------------------ 6. the sudo rule

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import time
 
 import pytest
 import requests
@@ -121,12 +122,20 @@ def test_a_student_reads_nothing_of_the_instructor_nor_of_another_student(hub, l
 
 
 def test_a_student_may_not_run_the_autograder_as_root(hub, lived_in):
+    """The instructor's sudo rule is the instructor's: a student is refused it, and has no rule at all."""
+    from grader.hub.setup import autograde_command
+
     bob = lived_in.students[1]
-    done = hub.run_as(bob, ["python", "-m", "grader.hub", "autograde"], check=False)
-    assert done.returncode == 2
-    assert "sudo does not let this account run the class's autograder" in done.stderr
+    done = hub.run_as(bob, ["sudo", "-n", *autograde_command(lived_in)], check=False)
+    assert done.returncode == 1 and "password is required" in done.stderr, done.stderr
     rules = hub.run_as(bob, ["sudo", "-n", "-l"], check=False)
-    assert rules.returncode != 0  # no sudo rule at all for a student
+    assert rules.returncode == 1, rules.stdout
+    # The instructor's rule names that one command: nothing else runs as root through it.
+    instructor = lived_in.instructor
+    other = hub.run_as(instructor, ["sudo", "-n", autograde_command(lived_in)[0], "-c", "print(1)"], check=False)
+    assert other.returncode == 1 and "password is required" in other.stderr, other.stderr
+    allowed = hub.run_as(instructor, ["sudo", "-n", "-l", *autograde_command(lived_in)], check=False)
+    assert allowed.returncode == 0, allowed.stderr
 
 
 def login(hub, user: str) -> requests.Session:
@@ -142,9 +151,11 @@ def test_through_the_hub_a_student_reaches_only_their_own_server(hub, lived_in):
     c = lived_in
     alice, bob = c.students
     session = login(hub, bob)
-    for _ in range(120):  # the server starts
-        if session.get(f"{hub.url}/user/{bob}/api/contents", params={"content": 0}).status_code == 200:
+    for _ in range(120):  # the server starts; its page completes the hub's OAuth (the server's cookie)
+        answer = session.get(f"{hub.url}/user/{bob}/lab")
+        if answer.status_code == 200 and answer.url.startswith(f"{hub.url}/user/{bob}/lab"):
             break
+        time.sleep(1)
     else:
         pytest.fail(f"{bob}'s server did not start")
     own = session.get(f"{hub.url}/user/{bob}/api/contents/{c.assignment}").json()
