@@ -241,7 +241,7 @@ def course_folder(classroom: Classroom, students: list[accounts.Account], due: d
 # student add` and `nbgrader db assignment add` use it, without the hub's groups (jupyterhub_config.py has them).
 GRADEBOOK = """
 import json, sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from nbgrader.api import Gradebook, MissingEntry
 db, assignment, students, due = json.loads(sys.argv[1])
 with Gradebook(db) as gb:
