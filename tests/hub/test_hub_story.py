@@ -364,7 +364,8 @@ def test_the_whole_story(hub, watched_context):
             scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in (ada, alan)}
             late = gb.find_submission(ASSIGNMENT, late_one)
             penalty = late.late_submission_penalty
-        assert scores[on_time] == 0 and penalty and penalty > 0, (scores, penalty)
+        assert scores[on_time] == 0 and scores[late_one] == 100, scores
+        assert penalty == pytest.approx(10.0), penalty  # 10% a started day, submitted seconds late
         # Manual grading: the first student's notebook, one cell's score and a comment.
         teacher.goto(f"{hub.url}/user/{c.instructor}/formgrader/gradebook/{ASSIGNMENT}/{Path(NOTEBOOK).stem}")
         teacher.wait_for_selector("table")
@@ -430,7 +431,9 @@ def test_the_whole_story(hub, watched_context):
         submission = gb.find_submission(ASSIGNMENT, late_one)
         final = submission.score - submission.late_submission_penalty
     assert f"(Score: {final:g} / 100.0)" in shown, shown[:300]  # after the late penalty
-    assert f"Late submission penalty (Score: -{penalty:g})" in shown
+    # 10% a started day (the class's policy), one day late: of the score as graded now (manual score included).
+    assert submission.late_submission_penalty == pytest.approx(0.1 * submission.score)
+    assert f"Late submission penalty (Score: -{submission.late_submission_penalty:g})" in shown
     assert COMMENT in shown
     assert [gid for gid in VISIBLE if f"✓ {gid}" not in shown] == []  # each visible check's pass line
     hidden = [t.grade_id for t in TESTS if t.hidden]
