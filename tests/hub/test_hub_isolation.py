@@ -118,7 +118,7 @@ def test_a_student_reads_nothing_of_the_instructor_nor_of_another_student(hub, l
     assert set(mine.values()) == {"read", "listed"}, mine
     # A submission in the exchange is hidden by its name (nbgrader adds a random string to it): another
     # student cannot list inbound/ to learn it, and cannot make it up.
-    assert re.fullmatch(rf"{alice}\+{c.assignment}\+[^+]+\+[A-Za-z0-9]{{10,}}", submission.name), submission.name
+    assert re.fullmatch(rf"{alice}\+{c.assignment}\+[^+]+\+[A-Za-z0-9_-]{{10,}}", submission.name), submission.name
 
 
 def test_a_student_may_not_run_the_autograder_as_root(hub, lived_in):
