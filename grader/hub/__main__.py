@@ -77,16 +77,18 @@ def classroom_for(args) -> Classroom:
 
 
 def reset(classroom: Classroom) -> None:
-    """Empty the exchange, the students' fetched work, the course's grading state and the hub's database."""
+    """Empty the exchange, the students' fetched work, the course's grading state, everyone's JupyterLab
+    workspaces and the hub's database."""
     import pwd
 
     for entry in classroom.exchange.iterdir() if classroom.exchange.exists() else []:
         shutil.rmtree(entry)
-    for name in classroom.students:
+    for name in classroom.users:
         home = Path(pwd.getpwnam(name).pw_dir)
-        for path in (home / classroom.assignment, home / ".local" / "share" / "jupyter" / "nbgrader_cache",
-                     home / ".jupyter" / "lab" / "workspaces"):
-            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(home / ".jupyter" / "lab" / "workspaces", ignore_errors=True)  # JupyterLab's open tabs
+        if name in classroom.students:
+            for path in (home / classroom.assignment, home / ".local" / "share" / "jupyter" / "nbgrader_cache"):
+                shutil.rmtree(path, ignore_errors=True)
     course = classroom.course
     for name in ("release", "submitted", "autograded", "feedback", "build", "backups"):
         shutil.rmtree(course / name, ignore_errors=True)
