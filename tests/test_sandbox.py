@@ -113,6 +113,18 @@ def test_bubblewrap_with_a_dedicated_uid_is_in_force():
     assert SandboxKernelManager(warm=False).describe().endswith("64 MB /tmp, 600 s CPU")
 
 
+@pytest.mark.parametrize("level", ["none", "bubblewrap"])
+def test_a_kernel_below_the_minimum_isolation_is_refused(monkeypatch, level):
+    """Where grading must be root's (the class on JupyterHub), a grading started elsewhere runs nothing."""
+    from grader.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "isolation_report", lambda: Isolation(level, []))
+    manager = SandboxKernelManager(minimum_isolation="bubblewrap+uid", isolation_hint="Run the root grader.")
+    with pytest.raises(RuntimeError, match=rf"isolation '{level}'.*'bubblewrap\+uid'.*Run the root grader\.$"):
+        asyncio.run(manager.start_kernel())
+    assert not manager.has_kernel
+
+
 def test_student_package_is_the_student_folder_only(tmp_path):
     dest = build_student_package(tmp_path)
     assert dest == tmp_path

@@ -942,6 +942,25 @@ def test_malformed_timestamp_is_reported_and_dropped(folder, text, problem):
     assert_solutions_kept(result)
 
 
+def test_submission_secret_is_kept_for_release_feedback(folder):
+    """nbgrader's submit writes submission_secret.txt; release_feedback needs it beside the feedback."""
+    write(folder, perfect())
+    secret = "0123456789abcdef" * 8  # secrets.token_hex(64), as nbgrader writes it
+    (folder / "submission_secret.txt").write_text(secret)
+    result = run(folder)
+    assert result.problems == [] and result.submission_secret == secret  # not an "extra file" either
+
+
+@pytest.mark.parametrize("text", ["<script>", "0123", "ab" * 200, "\x00" * 40])
+def test_odd_submission_secret_is_reported_and_dropped(folder, text):
+    write(folder, perfect())
+    (folder / "submission_secret.txt").write_text(text)
+    result = run(folder)
+    assert result.submission_secret is None and not result.fatal
+    assert result.problems == ["submission_secret.txt is not the hexadecimal secret nbgrader writes: "
+                               "ignored (feedback cannot be released to this submission)"]
+
+
 def test_huge_timestamp_is_not_read(folder):
     write(folder, perfect())
     with (folder / "timestamp.txt").open("wb") as fh:

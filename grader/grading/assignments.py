@@ -62,10 +62,17 @@ class Assignment:
 
 
 def load_config(root: Path) -> Config:
-    """The course directory's ``nbgrader_config.py``."""
+    """nbgrader's configuration as nbgrader reads it: each ``nbgrader_config.py`` on Jupyter's config path
+    (JUPYTER_CONFIG_DIR, JUPYTER_CONFIG_PATH, the environment's and the system's), lowest priority first,
+    then the course directory's, which overrides them."""
+    from jupyter_core.paths import jupyter_config_path
     from traitlets.config.loader import PyFileConfigLoader
 
-    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config = Config()
+    for folder in [*reversed(jupyter_config_path()), str(root)]:
+        if (Path(folder) / "nbgrader_config.py").is_file():
+            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+    return config
 
 
 def db_url(config: Config, root: Path) -> str:

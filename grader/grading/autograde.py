@@ -64,7 +64,7 @@ from tqdm import tqdm
 from grader.grading import assignments, distributed, integrity
 from grader.grading.assignments import Assignment, work_dir
 from grader.grading.distributed import ClusterError
-from grader.grading.sanitize import TIMESTAMP, printable, student_id_problem
+from grader.grading.sanitize import SUBMISSION_SECRET, TIMESTAMP, printable, student_id_problem
 
 WARNED: set[str] = set()  # worker warnings already shown
 RECORD_TIMEOUT = 300  # seconds to record a failed submission's zero (no kernel runs)
@@ -286,6 +286,8 @@ def stage(root: Path, submitted: Path, staged_dir: Path, students: list[str],
         nbformat.write(result.notebook, target)
         if result.timestamp:  # nbgrader's Autograde reads it from beside the notebook
             (target.parent / TIMESTAMP).write_text(result.timestamp + "\n", encoding="utf-8")
+        if result.submission_secret:  # nbgrader's release_feedback names the feedback file after it
+            (target.parent / SUBMISSION_SECRET).write_text(result.submission_secret, encoding="utf-8")
         outcome.flags = integrity.scan(result.notebook)
         outcome.phases["sanitize"] = round(time.monotonic() - start, 4)
         outcomes[student] = outcome

@@ -67,7 +67,7 @@ from typing import IO, Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Enum, Float, Integer, Unicode
 
 __all__ = ["Isolation", "SandboxKernelManager", "build_student_package", "isolation_report"]
 
@@ -1013,6 +1013,14 @@ class SandboxKernelManager(AsyncKernelManager):
         config=True,
         help="Directory on the kernel's PYTHONPATH; None builds one with build_student_package().",
     )
+    minimum_isolation = Enum(
+        ["none", "bubblewrap", "bubblewrap+uid"], "none", config=True,
+        help="Refuse to start a kernel with weaker isolation than this (isolation_report().level): e.g. "
+        "'bubblewrap+uid' where grading must run as root, so that a grading started elsewhere fails rather "
+        "than running student code with less isolation.",
+    )
+    isolation_hint = Unicode(
+        "", config=True, help="Appended to the refusal of minimum_isolation: what to run instead.")
     warm = Bool(
         True,
         config=True,
@@ -1143,6 +1151,11 @@ class SandboxKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, self._sandbox_uid, self._sandbox_uid)
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        levels = ("none", "bubblewrap", "bubblewrap+uid")
+        level = isolation_report().level
+        if levels.index(level) < levels.index(self.minimum_isolation):
+            raise RuntimeError(f"refusing to run student code with isolation {level!r}: this grading needs at "
+                               f"least {self.minimum_isolation!r} (root and bubblewrap). {self.isolation_hint}".strip())
         if self._base is None:  # a restart keeps directories and uid
             self._prepare()
         if self._sandbox_uid is not None:  # the kernel binds its sockets there; sealed after start

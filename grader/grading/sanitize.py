@@ -85,6 +85,10 @@ DEFINES = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.M)
 FLAGS = ("grade", "solution", "locked", "task")
 TIMESTAMP = "timestamp.txt"  # nbgrader's submission time, in submitted/<student>/<assignment>/
 MAX_TIMESTAMP = 200  # bytes: nbgrader writes about 30
+# nbgrader's submit (0.9+) writes a random secret beside the notebook; release_feedback names the feedback
+# file after it (its hash) and the student's fetch_feedback finds it by that name.
+SUBMISSION_SECRET = "submission_secret.txt"
+SECRET_TEXT = re.compile(r"^[0-9a-f]{16,256}$")
 ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")  # a full date and time, nothing left to "today"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@+-]*$")
 MAX_STUDENT_ID = 100
@@ -101,6 +105,7 @@ class Sanitized:
     fatal: bool = False  # nothing usable: the notebook is the untouched release (scores 0)
     path: Path | None = None  # the notebook file that was used, None when fatal
     timestamp: str | None = None  # timestamp.txt, checked, as "YYYY-MM-DD HH:MM:SS.ffffff UTC"
+    submission_secret: str | None = None  # submission_secret.txt, checked: hexadecimal, as nbgrader writes it
 
 
 class Unreadable(Exception):
@@ -585,7 +590,7 @@ def _choose(folder: _Folder, release: _Release, problems: list[str]) -> tuple[Pu
     used = {chosen.parts[0]} | {p.parts[0] for p in paths}
     extra = [(name, kind) for name, kind in entries
              if name not in used and not name.lower().endswith(".ipynb") and kind != "link"
-             and not (name == TIMESTAMP and kind == "file")]
+             and not (name in (TIMESTAMP, SUBMISSION_SECRET) and kind == "file")]
     if extra:
         problems.append(f"ignored extra files: {_short(names(extra), 200)}")
     return chosen, loaded[chosen]
@@ -631,6 +636,22 @@ def _timestamp(folder: _Folder, problems: list[str]) -> str | None:
                         f"({_short(repr(text), 60)}): {dropped}")
         return None
     return normal
+
+
+def _submission_secret(folder: _Folder, problems: list[str]) -> str | None:
+    """submission_secret.txt beside the notebook when it is what nbgrader writes (hexadecimal); None (with
+    a note) when it is anything else, None when there is none."""
+    if dict(folder.entries()).get(SUBMISSION_SECRET) != "file":
+        return None
+    dropped = "ignored (feedback cannot be released to this submission)"
+    try:
+        text = folder.read(PurePosixPath(SUBMISSION_SECRET), 300).decode("ascii").strip()
+    except (_TooBig, Unreadable, UnicodeDecodeError):
+        text = None
+    if text is None or not SECRET_TEXT.match(text):
+        problems.append(f"{SUBMISSION_SECRET} is not the hexadecimal secret nbgrader writes: {dropped}")
+        return None
+    return text
 
 
 # -- repairing the cells --------------------------------------------------------------------------
@@ -824,16 +845,18 @@ def sanitize(folder: Path, release: Path) -> Sanitized:
         try:
             chosen = _choose(opened, rel, problems)
             timestamp = _timestamp(opened, problems)
+            secret = _submission_secret(opened, problems)
             if isinstance(chosen, str):
                 result = _fallback(rel, problems, chosen)
-                result.timestamp = timestamp
+                result.timestamp, result.submission_secret = timestamp, secret
                 return result
             path, submitted = chosen
             problems += submitted.notes
             nb = _repair(submitted, rel, problems)
             if len(problems) > MAX_PROBLEMS:
                 problems[MAX_PROBLEMS - 1:] = [f"... and {len(problems) - MAX_PROBLEMS + 1} more problems"]
-            return Sanitized(nb, problems, fatal=False, path=folder / path, timestamp=timestamp)
+            return Sanitized(nb, problems, fatal=False, path=folder / path, timestamp=timestamp,
+                             submission_secret=secret)
         except Exception as err:  # noqa: BLE001 -- a hostile submission must not stop the class's grading
             reason = f"submission could not be repaired ({type(err).__name__}: {_short(err, 80)})"
             return _fallback(rel, problems, reason)
