@@ -1023,7 +1023,8 @@ def run(grade_id: str, namespace: Mapping[str, Callable]) -> None:
 # Valid inputs, drawn from the secret seed, that a rejects-bad-input check also asks for first:
 # rejecting bad input earns nothing unless good input gets the right answer.
 _VALID: dict[str, Callable[[np.random.Generator], tuple[tuple, dict]]] = {
-    "quantize": lambda r: ((r.normal(size=5), float(r.uniform(0.05, 0.5))), {"bits": int(r.choice([4, 8]))}),
+    # 16 values inside the 8-bit range: a rounding other than half to even cannot agree on all of them by chance
+    "quantize": lambda r: ((r.normal(size=16), float(r.uniform(0.05, 0.5))), {"bits": 8}),
     "symmetric_scale": lambda r: ((float(r.uniform(0.1, 3.0)),), {"bits": int(r.choice([4, 8]))}),
     "affine_params": lambda r: ((float(r.uniform(-3.0, -0.1)), float(r.uniform(0.1, 3.0))), {"bits": 8}),
     "memory_gb": lambda r: ((float(r.integers(10**8, 10**11)), int(r.choice([4, 8, 16]))), {}),
