@@ -42,11 +42,11 @@ from nbgrader.preprocessors import (  # noqa: E402
     GetGrades,
     IgnorePattern,
     LimitOutput,
-    OverwriteCells,
     OverwriteKernelspec,
-    SaveAutoGrades,
 )
 
+# nbgrader's OverwriteCells and SaveAutoGrades, reading a notebook's rows in one query (not one per cell)
+from grader.grading.gradebook_rows import OverwriteCellsAtOnce, SaveAutoGradesAtOnce  # noqa: E402
 from grader.grading.html_safety import SanitizeStudentHTML  # noqa: E402 -- no student script in the pages
 from grader.grading.metadata import CheckCellMetadata  # noqa: E402 -- nbgrader's, validating each metadata once
 from grader.grading.trusted import TrustedExecute  # noqa: E402
@@ -55,7 +55,7 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,
     OverwriteKernelspec,
-    OverwriteCells,
+    OverwriteCellsAtOnce,
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
@@ -63,7 +63,7 @@ c.Autograde.autograde_preprocessors = [
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
-    SaveAutoGrades,
+    SaveAutoGradesAtOnce,
     AssignLatePenalties,
     CheckCellMetadata,
     # Last, after the grades are recorded: the autograded notebook (what the formgrader renders and

@@ -42,7 +42,7 @@ RELEASE = ROOT / "release" / ASSIGNMENT / NOTEBOOK
 NOTEBOOK_ID = NOTEBOOK.removesuffix(".ipynb")
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # Preprocessors of the configured lists that need a kernel or the gradebook (the end-to-end test runs them).
-NEEDS_COURSE = {"TrustedExecute", "SaveAutoGrades", "AssignLatePenalties", "GetGrades"}
+NEEDS_COURSE = {"TrustedExecute", "SaveAutoGradesAtOnce", "AssignLatePenalties", "GetGrades"}
 
 PNG = xss_outputs.PNG
 HONEST_MARKDOWN = (

@@ -26,6 +26,7 @@ from nbclient import NotebookClient
 from grader.grading.sandbox import (
     SANDBOX_HOME,
     Isolation,
+    ReadyKernelClient,
     SandboxKernelManager,
     _processes_of,
     build_student_package,
@@ -264,6 +265,46 @@ SEALED = """
     open(os.path.expanduser("~/left-by-the-last-student"), "w").close()
     open("/tmp/left-by-the-last-student", "w").close()
 """
+
+
+@pytest.mark.sandbox
+@WARM_AND_COLD
+def test_a_kernel_is_ready_once_it_answers_and_nothing_of_its_start_reaches_a_cell(warm):
+    """ReadyKernelClient: right after wait_for_ready the kernel runs code, and the first cell's outputs are its
+    own (what the kernel sent while starting is not taken for them); it then stops on request."""
+
+    async def scenario() -> tuple[str, str | None, float]:
+        async with sandbox(warm=warm) as kernel:
+            assert isinstance(kernel.kc, ReadyKernelClient)
+            out, error = await kernel.run("print('first')")
+            stop = time.monotonic()
+            await kernel.km.shutdown_kernel()
+            return out, error, time.monotonic() - stop
+
+    out, error, stopped_in = asyncio.run(scenario())
+    assert (out, error) == ("first\n", None)
+    assert stopped_in < 5  # jupyter_client waits up to 5 s for a graceful end: the kernel ended on its request
+
+
+@pytest.mark.sandbox
+def test_a_kernel_that_dies_while_starting_is_reported_not_waited_for():
+    require_sandbox()
+
+    async def scenario() -> str:
+        km = SandboxKernelManager()
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await km.provisioner.kill()
+            with pytest.raises(RuntimeError) as died:
+                await kc.wait_for_ready(timeout=60)
+            return str(died.value)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    assert "died" in asyncio.run(scenario())
 
 
 @pytest.mark.sandbox

@@ -228,8 +228,9 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
     config.BaseConverter.force = True
     config.TrustedExecute.replay_dir = str(replay_dir)
     writers = (SaveAutoGrades, AssignLatePenalties)
-    config.Autograde.autograde_preprocessors = [_locked(cls) if cls in writers else cls
-                                                for cls in config.Autograde.autograde_preprocessors]
+    config.Autograde.autograde_preprocessors = [
+        _locked(cls) if isinstance(cls, type) and issubclass(cls, writers) else cls
+        for cls in config.Autograde.autograde_preprocessors]
     logs = work_dir(root, assignment.id) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logging.getLogger(f"nbgrader.autograde.{student}")
