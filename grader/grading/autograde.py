@@ -19,8 +19,8 @@
    in a sandboxed kernel, which writes the executed outputs to
    ``build/grading/<assignment>/executed/``.  Then it records: nbgrader's own Autograde
    converter replays those outputs (no kernel) and writes the gradebook and
-   ``autograded/``, holding a lock on the gradebook, so gradebook writes are
-   serial and the grades are those of a serial run.  A worker that crashes or
+   ``autograded/``; a SQLite gradebook takes one writer at a time
+   (``grader.grading.gradebook_lock``), so the grades are those of a serial run.  A worker that crashes or
    runs out of time is replaced, and the new one records zero for that
    submission, with the reason; the others go on.  With ``--scheduler`` the
    submissions are graded the same way by the workers of a Dask cluster
@@ -61,7 +61,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from grader.grading import assignments, distributed, integrity
+from grader.grading import assignments, distributed, gradebook_lock, integrity
 from grader.grading.assignments import Assignment, work_dir
 from grader.grading.distributed import ClusterError
 from grader.grading.sanitize import SUBMISSION_SECRET, TIMESTAMP, printable, student_id_problem
@@ -158,53 +158,6 @@ def execute_one(root: Path, staged: Path, out: Path, student: str, assignment: A
     return {**phases, **executor.phases}
 
 
-LOCK_SECONDS = {"wait": 0.0, "held": 0.0}  # this process's time waiting for and holding the gradebook lock
-
-
-@contextlib.contextmanager
-def gradebook_lock(root: Path):
-    """Exclusive, across processes, while a step writes a SQLite gradebook (a database server takes
-    concurrent writers: no lock)."""
-    if not assignments.is_sqlite(db_url(root)):
-        yield
-        return
-    path = root / "build" / "grading" / "gradebook.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        waiting = time.monotonic()
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        holding = time.monotonic()
-        try:
-            yield
-        finally:
-            LOCK_SECONDS["wait"] += holding - waiting
-            LOCK_SECONDS["held"] += time.monotonic() - holding
-
-
-def _locked(cls: type) -> type:
-    """The nbgrader preprocessor ``cls``, which writes the gradebook, holding the gradebook lock while it runs
-    (its configuration is still ``c.<cls name>``: traitlets configures a subclass by its bases' names)."""
-    def preprocess(self, nb, resources):
-        with gradebook_lock(Path(self.config.CourseDirectory.root)):
-            return cls.preprocess(self, nb, resources)
-
-    return type(f"Locked{cls.__name__}", (cls,), {"preprocess": preprocess})
-
-
-def _locked_autograde():
-    """nbgrader's Autograde converter whose gradebook writes, and only those, hold the gradebook lock:
-    creating the student and the submission, saving the grades, assigning the late penalty.  Everything
-    else (replaying outputs, sanitizing the HTML, writing autograded/) runs beside other workers."""
-    from nbgrader.converters import Autograde
-
-    class LockedAutograde(Autograde):
-        def init_assignment(self, assignment_id: str, student_id: str) -> None:
-            with gradebook_lock(Path(self.coursedir.root)):
-                super().init_assignment(assignment_id, student_id)
-
-    return LockedAutograde
-
-
 def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
                assignment: Assignment) -> dict[str, float]:
     """Worker: nbgrader's Autograde converter for one student, replaying its executed record.
@@ -213,9 +166,8 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
     --create --force`` does for that student; its log goes to build/grading/<assignment>/logs/.  Returns the
     seconds it took, and of those, waiting for the gradebook lock and holding it (the serial part).
     """
-    from nbgrader.converters import NbGraderException
+    from nbgrader.converters import Autograde, NbGraderException
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
     refused = student_id_problem(student)
     if refused:  # nbgrader takes the id as a glob pattern: only a literal one may reach it
@@ -227,10 +179,12 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
     config.Autograde.create_student = True
     config.BaseConverter.force = True
     config.TrustedExecute.replay_dir = str(replay_dir)
-    writers = (SaveAutoGrades, AssignLatePenalties)
-    config.Autograde.autograde_preprocessors = [
-        _locked(cls) if isinstance(cls, type) and issubclass(cls, writers) else cls
-        for cls in config.Autograde.autograde_preprocessors]
+    url = db_url(root)
+    if assignments.is_sqlite(url):
+        from sqlalchemy.engine import make_url
+
+        (root / "build" / "grading").mkdir(parents=True, exist_ok=True)
+        gradebook_lock.hold_while_writing(Path(make_url(url).database), root / "build" / "grading" / "gradebook.lock")
     logs = work_dir(root, assignment.id) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logging.getLogger(f"nbgrader.autograde.{student}")
@@ -240,11 +194,11 @@ def record_one(root: Path, staged_dir: Path, replay_dir: Path, student: str,
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     log.addHandler(handler)
     try:
-        converter = _locked_autograde()(coursedir=CourseDirectory(config=config), config=config, log=log)
-        start, before = time.monotonic(), dict(LOCK_SECONDS)
+        converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=log)
+        start, before = time.monotonic(), dict(gradebook_lock.SECONDS)
         converter.start()
-        return {"record": time.monotonic() - start, "lock_wait": LOCK_SECONDS["wait"] - before["wait"],
-                "record_locked": LOCK_SECONDS["held"] - before["held"]}
+        return {"record": time.monotonic() - start, "lock_wait": gradebook_lock.SECONDS["wait"] - before["wait"],
+                "record_locked": gradebook_lock.SECONDS["held"] - before["held"]}
     except NbGraderException as exc:
         raise RuntimeError(f"nbgrader could not record it ({exc}); see {logs / (student + '.log')}") from None
     finally:
@@ -372,6 +326,21 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def prewarm(root: Path) -> None:
+    """Worker, before its first job: import what grading needs and start the sandbox's warm template,
+    while the driver is still sanitizing and staging the class.  A failure here is left to the first
+    job, which meets it again and reports it."""
+    import nbgrader.converters  # noqa: F401 -- imported now, not during the first submission
+
+    from grader.grading.sandbox import SandboxKernelManager
+    from grader.grading.trusted import TrustedExecute
+
+    config = _config(root)
+    with contextlib.suppress(Exception):
+        if TrustedExecute(config=config).sandbox:
+            SandboxKernelManager(config=config).prewarm()
+
+
 def serve(root: Path, assignment: Assignment) -> int:
     """Worker loop: one JSON job per line in, one line "ok" / "error <why>" out.
 
@@ -387,6 +356,7 @@ def serve(root: Path, assignment: Assignment) -> int:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the life of the worker
+    prewarm(root)
     for line in requests:
         job = json.loads(line)
         student, staged, out = job["student"], Path(job["staged"]), Path(job["out"])
@@ -452,6 +422,11 @@ class Slot:
             self.worker = Worker(self.root, self.assignment)
         return self.worker
 
+    def start(self) -> Slot:
+        """Start the grading process now (it imports and warms up while the caller does other work)."""
+        self._worker()
+        return self
+
     def _replace(self) -> None:
         if self.worker is not None:
             self.worker.stop()
@@ -487,15 +462,17 @@ Done = tuple[str, str | None, str | None, float, dict]  # student, failure, unre
 
 
 def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[str, Outcome],
-                workers: int, timeout: float, assignment: Assignment, scheduler: str | None = None,
+                workers: int | list[Slot], timeout: float, assignment: Assignment, scheduler: str | None = None,
                 results: Path | None = None) -> None:
-    """Grade every outcome's staged notebook: ``workers`` local slots, or the workers of the Dask
-    cluster at ``scheduler``; as each is done, write what it got into ``results``/<student>.json."""
+    """Grade every outcome's staged notebook: ``workers`` local slots (a number, or the slots,
+    started already), or the workers of the Dask cluster at ``scheduler``; as each is done, write what
+    it got into ``results``/<student>.json."""
     replay_dir.mkdir(parents=True, exist_ok=True)
     if scheduler:
         graded = distributed.grade_on_cluster(scheduler, root, staged_dir, replay_dir, outcomes, timeout, assignment)
     else:
-        graded = _grade_locally(root, staged_dir, replay_dir, outcomes, workers, timeout, assignment)
+        slots = workers if isinstance(workers, list) else [Slot(root, assignment) for _ in range(workers)]
+        graded = _grade_locally(staged_dir, replay_dir, outcomes, slots, timeout, assignment)
     with tqdm(total=len(outcomes), unit="submission", desc="grading", file=sys.stderr, disable=None) as bar:
         for student, failure, unrecorded, seconds, phases in graded:
             outcome = outcomes[student]
@@ -511,16 +488,19 @@ def execute_all(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[s
             bar.update()
 
 
-def _grade_locally(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dict[str, Outcome],
-                   workers: int, timeout: float, assignment: Assignment):
-    """Yield each submission's ``Done`` as it is graded, by ``workers`` threads with a slot each."""
+def _grade_locally(staged_dir: Path, replay_dir: Path, outcomes: dict[str, Outcome], slots: list[Slot],
+                   timeout: float, assignment: Assignment):
+    """Yield each submission's ``Done`` as it is graded, by a thread for each slot (as many as there
+    are submissions; the others are stopped)."""
     todo: queue.Queue[str] = queue.Queue()
     for student in outcomes:
         todo.put(student)
     done: queue.Queue[Done] = queue.Queue()
+    for spare in slots[len(outcomes):]:
+        spare.stop()
+    slots = slots[:len(outcomes)]
 
-    def run_slot() -> None:
-        slot = Slot(root, assignment)
+    def run_slot(slot: Slot) -> None:
         try:
             while True:
                 try:
@@ -535,7 +515,7 @@ def _grade_locally(root: Path, staged_dir: Path, replay_dir: Path, outcomes: dic
         finally:
             slot.stop(grace=30)
 
-    threads = [threading.Thread(target=run_slot, daemon=True) for _ in range(min(workers, len(outcomes)))]
+    threads = [threading.Thread(target=run_slot, args=(slot,), daemon=True) for slot in slots]
     for thread in threads:
         thread.start()
     for _ in range(len(outcomes)):
@@ -719,22 +699,30 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(staged_dir, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    outcomes = stage(root, submitted, staged_dir, students, assignment)
-    print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s"
-          + (f"; {len(refused)} refused (student id)" if refused else ""), flush=True)
-    phase = time.monotonic()
-    results = work / "results"
-    recorded = set(scores_from_gradebook(root, assignment.id)) if args.resume else set()
-    todo = {s: o for s, o in outcomes.items() if not (args.resume and resumed(results, staged_dir, o, assignment, recorded))}
-    if len(todo) < len(outcomes):
-        print(f"--resume: {len(outcomes) - len(todo)} submission(s) already graded, {len(todo)} to grade")
-    if todo:
-        try:
-            execute_all(root, staged_dir, replay_dir, todo, args.workers, args.timeout, assignment, args.scheduler,
-                        results)
-        except ClusterError as exc:  # no scheduler, or one without workers: nothing was sent
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+    # The local workers start first: they import and warm their kernels while the class is staged.
+    slots = [] if args.scheduler else [Slot(root, assignment).start()
+                                       for _ in range(min(args.workers, len(students)))]
+    try:
+        outcomes = stage(root, submitted, staged_dir, students, assignment)
+        print(f"sanitized and scanned {len(students)} submissions in {time.monotonic() - start:.1f} s"
+              + (f"; {len(refused)} refused (student id)" if refused else ""), flush=True)
+        phase = time.monotonic()
+        results = work / "results"
+        recorded = set(scores_from_gradebook(root, assignment.id)) if args.resume else set()
+        todo = {s: o for s, o in outcomes.items()
+                if not (args.resume and resumed(results, staged_dir, o, assignment, recorded))}
+        if len(todo) < len(outcomes):
+            print(f"--resume: {len(outcomes) - len(todo)} submission(s) already graded, {len(todo)} to grade")
+        if todo:
+            try:
+                execute_all(root, staged_dir, replay_dir, todo, slots, args.timeout, assignment, args.scheduler,
+                            results)
+            except ClusterError as exc:  # no scheduler, or one without workers: nothing was sent
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+    finally:
+        for slot in slots:  # those execute_all did not use (all of them, when there was nothing to grade)
+            slot.stop()
     print(f"executed and recorded in {time.monotonic() - phase:.1f} s", flush=True)
     scores = scores_from_gradebook(root, assignment.id)
     late = lateness_from_gradebook(root, assignment.id)

@@ -39,13 +39,14 @@ from sqlalchemy.orm import joinedload
 
 
 class _CommitAtEnd:
-    """The gradebook's session, whose ``commit`` only flushes: the caller commits once, at the end."""
+    """The gradebook's session, whose ``commit`` waits: the caller flushes and commits once, at the end
+    (the changed rows are written together, in one transaction)."""
 
     def __init__(self, session):
         self._session = session
 
     def commit(self) -> None:
-        self._session.flush()
+        pass
 
     def __getattr__(self, name):
         return getattr(self._session, name)

@@ -1145,12 +1145,20 @@ class SandboxKernelManager(AsyncKernelManager):
         return _Limits(self.memory_mb, self.cpu_seconds, self.file_size_mb, self.max_processes, self.tmp_mb,
                        self.home_mb, self.cpus)
 
+    def _forks(self) -> bool:
+        """Whether kernels fork from the warm template (if it can start): see ``warm``."""
+        return self.warm and not self.workdir and not self.student_package and \
+            isolation_report().level == "bubblewrap+uid"
+
+    def prewarm(self) -> None:
+        """Start this process's warm template now, not at the first kernel: a grading worker does so
+        while the driver is still staging the class."""
+        if self._forks():
+            _warm_template()
+
     def _prepare(self) -> None:
         """Make the per-kernel directories, claim a uid, point the connection at unix sockets."""
-        self._template = None
-        if self.warm and not self.workdir and not self.student_package and \
-                isolation_report().level == "bubblewrap+uid":
-            self._template = _warm_template()
+        self._template = _warm_template() if self._forks() else None
         if self._template is None:
             _remove_stale_folders()
             self._base = Path(tempfile.mkdtemp(prefix=f"nbsbx-{os.getpid()}-"))
