@@ -58,13 +58,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import nbformat
-from tqdm import tqdm
+# nbformat imports jsonschema, which imports rfc3987_syntax when it is installed (jupyter-events asks
+# for it) to check the "iri" formats, which no notebook schema uses; that module compiles a grammar as
+# it is imported, a second of every grading process's start.  The driver and its workers do without it.
+sys.modules.setdefault("rfc3987_syntax", None)
 
-from grader.grading import assignments, distributed, gradebook_lock, integrity
-from grader.grading.assignments import Assignment, work_dir
-from grader.grading.distributed import ClusterError
-from grader.grading.sanitize import SUBMISSION_SECRET, TIMESTAMP, printable, student_id_problem
+import nbformat  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from grader.grading import assignments, distributed, gradebook_lock, integrity  # noqa: E402
+from grader.grading.assignments import Assignment, work_dir  # noqa: E402
+from grader.grading.distributed import ClusterError  # noqa: E402
+from grader.grading.sanitize import SUBMISSION_SECRET, TIMESTAMP, printable, student_id_problem  # noqa: E402
 
 WARNED: set[str] = set()  # worker warnings already shown
 RECORD_TIMEOUT = 300  # seconds to record a failed submission's zero (no kernel runs)

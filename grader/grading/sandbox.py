@@ -1091,7 +1091,8 @@ class SandboxKernelManager(AsyncKernelManager):
             level = isolation_report().level
             python = _python_mounts()[1] if level != "none" else sys.executable
             self._kernel_spec = KernelSpec(
-                argv=[python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                # No history database: a kernel's inputs stay in memory (In, _i), none is written to disk.
+                argv=[python, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--HistoryManager.enabled=False"],
                 display_name="Python 3 (sandbox)",
                 language="python",
                 # A signal to the bwrap process would not reach the kernel: ask the kernel itself.

@@ -37,7 +37,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import output_from_msg
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Enum, Integer, Unicode
 
 from grader.grading import assignments, probe
 
@@ -196,6 +196,11 @@ class TrustedExecute(Execute):
         "", help="File holding the secret that seeds the checks' random inputs (created when missing)."
     ).tag(config=True)
     sandbox = Bool(True, help="Run the kernel in grader.grading.sandbox's SandboxKernelManager.").tag(config=True)
+    shutdown_kernel = Enum(
+        ["graceful", "immediate"], "immediate",
+        help="nbclient's: a graded kernel is killed once its cells have run, not asked to exit (its state is "
+        "thrown away; its atexit hooks would earn nothing, and a kernel slow to exit costs no time).",
+    ).tag(config=True)
     replay_dir = Unicode(
         "", help="Folder of <student>.json records written by a parallel run (grader.grading.autograde): a "
         "notebook whose record matches is not executed again, its recorded outputs are used."
